@@ -1,0 +1,317 @@
+"""Incremental sync of one space: list what changed, fetch only new versions, commit, then move the watermark.
+
+The listing is light (ids and versions, no bodies), so a refresh with nothing changed costs one request per space
+and writes nothing. Bodies are fetched in batches by id; a batch that keeps failing is halved down to single pages,
+and a page that still fails is recorded in ``sync_failures`` and retried by every later run, whatever the
+watermark says. Each batch commits on its own, so a run killed at any point resumes without refetching what it
+stored. The watermark moves only at the end, to the newest ``lastmodified`` that was listed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import psycopg
+
+from confluence_pipeline.confluence.client import ConfluenceClient
+from confluence_pipeline.confluence.cql import (
+    changed_pages_cql,
+    pages_by_id_cql,
+    resolve_timezone,
+    validate_space_key,
+)
+from confluence_pipeline.confluence.errors import ConfluenceAuthError, ConfluenceError, ConfluenceNotFound
+from confluence_pipeline.confluence.models import (
+    PAGE_EXPAND,
+    PageRecord,
+    PageVersion,
+    SpaceRecord,
+    parse_page,
+    parse_page_version,
+    parse_space,
+)
+from confluence_pipeline.store import pages as store
+
+log = logging.getLogger(__name__)
+
+# A listed page modified this close to (or after) the listing's start may have shifted an offset-paginated
+# result set under us; list once more so nothing slips between pages.
+_CONCURRENT_EDIT_MARGIN = timedelta(minutes=1)
+_MAX_LIST_PASSES = 3
+
+
+@dataclass
+class SyncResult:
+    """What one space sync did, for the operator."""
+
+    space_key: str
+    listed: int = 0
+    fetched: int = 0
+    written: int = 0
+    gone: int = 0
+    failed: dict[str, str] = field(default_factory=dict)
+    retried_failures: int = 0
+    passes: int = 0
+    users_resolved: int = 0
+    watermark_before: datetime | None = None
+    watermark_after: datetime | None = None
+    cql: str = ""
+    seconds: float = 0.0
+
+    def metadata(self) -> dict[str, Any]:
+        """Plain-typed summary for Dagster metadata and logs."""
+        return {
+            "listed": self.listed,
+            "fetched": self.fetched,
+            "pages_written": self.written,
+            "pages_gone": self.gone,
+            "pages_failed": len(self.failed),
+            "failed_page_ids": ", ".join(sorted(self.failed)[:20]),
+            "retried_failures": self.retried_failures,
+            "listing_passes": self.passes,
+            "users_resolved": self.users_resolved,
+            "watermark_before": self.watermark_before.isoformat() if self.watermark_before else "",
+            "watermark_after": self.watermark_after.isoformat() if self.watermark_after else "",
+            "cql": self.cql,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def site_timezone(conn: psycopg.Connection, client: ConfluenceClient) -> ZoneInfo:
+    """The zone CQL dates are read in: CONFLUENCE_TIMEZONE, else the server's word (cached), else UTC."""
+    if client.settings.timezone:
+        return resolve_timezone(client.settings.timezone)
+    cached = store.get_site_info(conn, "timezone")
+    if cached:
+        return resolve_timezone(cached)
+    current = client.check_access()
+    zone_name = current.get("timeZone")
+    if not zone_name:
+        log.warning(
+            "Confluence did not say which time zone CQL dates are in; assuming UTC. Set CONFLUENCE_TIMEZONE to the "
+            "zone of the user behind the token, or edits near the watermark may be re-listed or delayed."
+        )
+        zone_name = "UTC"
+    with conn.transaction():
+        store.set_site_info(conn, "timezone", zone_name)
+    return resolve_timezone(zone_name)
+
+
+def fetch_space(client: ConfluenceClient, space_key: str) -> SpaceRecord:
+    """Fetch one space's metadata (``GET rest/api/space/{key}``).
+
+    Raises:
+        ConfluenceNotFound: the space no longer exists or is not visible to the token's user.
+    """
+    data = client.get_json(f"rest/api/space/{validate_space_key(space_key)}", {"expand": "homepage"})
+    return parse_space(data, client.site)
+
+
+def list_spaces(client: ConfluenceClient) -> Iterator[dict[str, Any]]:
+    """Yield every current space visible to the token (paginated)."""
+    for body in client.paginate("rest/api/space", {"limit": 100, "status": "current", "expand": "homepage"}):
+        yield from body.get("results", [])
+
+
+def _list_changes(client: ConfluenceClient, cql: str) -> Iterator[list[PageVersion]]:
+    params = {"cql": cql, "limit": client.settings.list_page_size, "expand": "version"}
+    for body in client.paginate("rest/api/content/search", params):
+        versions = []
+        for item in body.get("results", []):
+            if item.get("type", "page") != "page":
+                continue
+            versions.append(parse_page_version(item))
+        yield versions
+
+
+def fetch_pages(client: ConfluenceClient, page_ids: Sequence[str]) -> tuple[list[PageRecord], dict[str, str]]:
+    """Fetch pages with bodies by id, halving the batch on failure down to single pages.
+
+    Args:
+        client: the Confluence client.
+        page_ids: ids to fetch (at most ``fetch_batch_size`` per request).
+
+    Returns:
+        The pages returned (current ones; a page deleted or archived meanwhile is missing) and, per page id that
+        still failed alone after its retries, the error.
+
+    Raises:
+        ConfluenceAuthError: credentials stopped working; no point going on.
+    """
+    records: list[PageRecord] = []
+    failures: dict[str, str] = {}
+    size = max(1, client.settings.fetch_batch_size)
+    for start in range(0, len(page_ids), size):
+        _fetch_batch(client, list(page_ids[start : start + size]), records, failures)
+    return records, failures
+
+
+def _fetch_batch(
+    client: ConfluenceClient, ids: list[str], records: list[PageRecord], failures: dict[str, str]
+) -> None:
+    params = {"cql": pages_by_id_cql(ids), "limit": len(ids), "expand": PAGE_EXPAND}
+    try:
+        body = client.get_json("rest/api/content/search", params)
+    except ConfluenceAuthError:
+        raise
+    except ConfluenceError as exc:
+        if len(ids) == 1:
+            failures[ids[0]] = str(exc)
+            return
+        # Large pages can 504; smaller requests usually get through and isolate a page that cannot.
+        middle = len(ids) // 2
+        _fetch_batch(client, ids[:middle], records, failures)
+        _fetch_batch(client, ids[middle:], records, failures)
+        return
+    for item in body.get("results", []):
+        try:
+            records.append(parse_page(item, client.site))
+        except (ValueError, KeyError, TypeError) as exc:
+            failures[str(item.get("id"))] = f"malformed page: {exc}"
+
+
+def fetch_page_status(client: ConfluenceClient, page_id: str) -> PageRecord | None:
+    """Fetch one page in any status (current, archived, trashed); None when it is gone for good."""
+    try:
+        data = client.get_json(f"rest/api/content/{page_id}", {"status": "any", "expand": PAGE_EXPAND})
+    except ConfluenceNotFound:
+        return None
+    return parse_page(data, client.site)
+
+
+def resolve_users(conn: psycopg.Connection, client: ConfluenceClient, refs: Sequence[str]) -> int:
+    """Look up display names for user refs not cached yet; returns how many were resolved."""
+    names: dict[str, str] = {}
+    for ref in store.unknown_users(conn, refs):
+        lookups = [{"accountId": ref}] if client.settings.is_cloud else [{"key": ref}, {"username": ref}]
+        for params in lookups:
+            try:
+                user = client.get_json("rest/api/user", params)
+            except (ConfluenceNotFound, ConfluenceError) as exc:
+                if isinstance(exc, ConfluenceAuthError) and exc.status == 401:
+                    raise
+                continue
+            name = user.get("displayName") or user.get("publicName") or user.get("username")
+            if name:
+                names[ref] = name
+                break
+    if names:
+        with conn.transaction():
+            store.save_users(conn, names)
+    return len(names)
+
+
+def _write_batch(
+    conn: psycopg.Connection, client: ConfluenceClient, ids: list[str], result: SyncResult, space_key: str
+) -> None:
+    records, failures = fetch_pages(client, ids)
+    result.fetched += len(records)
+    returned = {r.page_id for r in records}
+    # Listed as current but not returned: deleted, archived or trashed since the listing.
+    for page_id in [i for i in ids if i not in returned and i not in failures]:
+        try:
+            record = fetch_page_status(client, page_id)
+        except ConfluenceAuthError:
+            raise
+        except ConfluenceError as exc:
+            failures[page_id] = str(exc)
+            continue
+        if record is None:
+            with conn.transaction():
+                result.gone += store.mark_pages_gone(conn, [page_id], "deleted")
+        else:
+            records.append(record)
+    # A page moved to a space the pipeline does not track leaves this one; it is stored again if that space is added.
+    tracked = store.tracked_spaces(conn, {r.space_key for r in records})
+    moved_away = [r.page_id for r in records if r.space_key not in tracked]
+    records = [r for r in records if r.space_key in tracked]
+    if moved_away:
+        with conn.transaction():
+            result.gone += store.mark_pages_gone(conn, moved_away, "moved")
+    with conn.transaction():
+        written = store.upsert_pages(conn, records)
+        if failures:
+            store.record_failures(conn, space_key, failures)
+    result.written += written
+    result.gone += sum(1 for r in records if r.status != "current")
+    result.failed.update(failures)
+    mentions = sorted({ref for r in records for ref in r.mentions})
+    if mentions:
+        result.users_resolved += resolve_users(conn, client, mentions)
+
+
+def sync_space(
+    conn: psycopg.Connection,
+    client: ConfluenceClient,
+    space_key: str,
+    *,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> SyncResult:
+    """Bring the stored pages of ``space_key`` up to date with Confluence.
+
+    Args:
+        conn: a connection to the pipeline database (not in a transaction).
+        client: the Confluence client.
+        space_key: the space.
+        now: the clock (for tests).
+
+    Returns:
+        What was listed, fetched, written, marked gone and failed.
+    """
+    started = time.monotonic()
+    validate_space_key(space_key)
+    result = SyncResult(space_key=space_key)
+    zone = site_timezone(conn, client)
+    watermark = store.get_watermark(conn, space_key)
+    result.watermark_before = watermark
+    overlap = timedelta(minutes=client.settings.overlap_minutes)
+    result.cql = changed_pages_cql(space_key, watermark, zone, overlap)
+    newest: datetime | None = None
+    handled: set[str] = set()
+    for _ in range(_MAX_LIST_PASSES):
+        result.passes += 1
+        pass_started = now()
+        concurrent_edit = False
+        for versions in _list_changes(client, result.cql):
+            result.listed += len(versions)
+            stored = store.known_versions(conn, [v.page_id for v in versions])
+            needed = []
+            for v in versions:
+                newest = v.when if newest is None or v.when > newest else newest
+                if v.when >= pass_started - _CONCURRENT_EDIT_MARGIN:
+                    concurrent_edit = True
+                if v.page_id in handled:
+                    continue
+                known = stored.get(v.page_id)
+                if known is None or known[0] != v.version or known[1] != "current":
+                    needed.append(v.page_id)
+                handled.add(v.page_id)
+            if needed:
+                _write_batch(conn, client, needed, result, space_key)
+        if not concurrent_edit:
+            break
+        handled.clear()
+    retry = [page_id for page_id in store.failed_page_ids(conn, space_key) if page_id not in result.failed]
+    if retry:
+        result.retried_failures = len(retry)
+        _write_batch(conn, client, retry, result, space_key)
+    result.seconds = time.monotonic() - started
+    # An idle refresh writes nothing: metrics and watermark move only when data or the watermark did.
+    if result.written or result.gone or (newest is not None and newest != watermark):
+        with conn.transaction():
+            store.record_sync(
+                conn,
+                space_key,
+                watermark=newest,
+                seconds=result.seconds,
+                pages=result.written,
+                requests=client.stats.requests,
+            )
+    result.watermark_after = store.get_watermark(conn, space_key)
+    return result

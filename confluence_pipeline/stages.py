@@ -1,0 +1,229 @@
+"""The pipeline's stages after the fetch, as plain functions over the database.
+
+Each stage drains the work its upstream left, in batches that commit on their own: Markdown for pages whose
+content hash moved, chunks for Markdown whose hash moved, embeddings for chunk texts never embedded with the model.
+Re-running a stage after a crash, or when nothing changed, does only what is left, which may be nothing.
+Connections must be autocommit (see :mod:`confluence_pipeline.store.documents`).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import psycopg
+
+from confluence_pipeline.convert.chunking import Chunk, chunk_markdown
+from confluence_pipeline.convert.storage import ConvertContext, convert_storage
+from confluence_pipeline.embed.base import EmbeddingProvider
+from confluence_pipeline.store import documents as docs
+from confluence_pipeline.store.pages import user_names
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+# Below this many items a batch is converted in-process: a worker round trip would cost more than it saves.
+_PARALLEL_THRESHOLD = 16
+
+
+@dataclass(frozen=True)
+class StageSettings:
+    """Knobs shared by the stages (see README for the environment variables).
+
+    Attributes:
+        batch_size: rows read and committed per batch.
+        workers: processes for CPU-bound conversion and chunking (1 = in-process).
+        max_tokens: chunk size bound, in cl100k tokens.
+        overlap_tokens: tokens repeated between consecutive chunks of a section.
+        embed_batch_size: chunk texts sent to the provider per call of ``embed``.
+        site_url: Confluence URL for links in Markdown.
+        jira_base_url: Jira URL for issue-key links.
+    """
+
+    batch_size: int = 200
+    workers: int = 0
+    max_tokens: int = 512
+    overlap_tokens: int = 64
+    embed_batch_size: int = 512
+    site_url: str | None = None
+    jira_base_url: str | None = None
+
+    @property
+    def effective_workers(self) -> int:
+        """Worker processes to use: the setting, or one per core when 0."""
+        return self.workers if self.workers > 0 else (os.cpu_count() or 1)
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> StageSettings:
+        """Build from ``PIPELINE_*`` environment variables, then ``overrides``."""
+        env = {
+            "batch_size": ("PIPELINE_BATCH_SIZE", int),
+            "workers": ("PIPELINE_WORKERS", int),
+            "max_tokens": ("CHUNK_MAX_TOKENS", int),
+            "overlap_tokens": ("CHUNK_OVERLAP_TOKENS", int),
+            "embed_batch_size": ("EMBEDDING_BATCH_SIZE", int),
+        }
+        values: dict[str, Any] = {}
+        for attr, (name, kind) in env.items():
+            raw = os.environ.get(name)
+            if raw:
+                try:
+                    values[attr] = kind(raw)
+                except ValueError:
+                    raise ValueError(f"{name}={raw!r} is not a valid {kind.__name__}") from None
+        values["site_url"] = os.environ.get("CONFLUENCE_BASE_URL") or None
+        values["jira_base_url"] = os.environ.get("JIRA_BASE_URL") or None
+        values.update(overrides)
+        return cls(**values)
+
+
+@dataclass
+class StageResult:
+    """What a stage did."""
+
+    processed: int = 0
+    written: int = 0
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def metadata(self) -> dict[str, Any]:
+        """Plain-typed summary for Dagster metadata."""
+        return {"processed": self.processed, "written": self.written, "seconds": round(self.seconds, 3), **self.extra}
+
+
+@contextmanager
+def _pool(workers: int) -> Iterator[Executor | None]:
+    if workers <= 1:
+        yield None
+        return
+    # forkserver: forking a multi-threaded Dagster process is unsafe; spawn would re-import far more than needed.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
+        yield pool
+
+
+def _map(pool: Executor | None, fn: Callable[[T], R], items: Sequence[T], workers: int) -> list[R]:
+    if pool is None or len(items) < _PARALLEL_THRESHOLD:
+        return [fn(item) for item in items]
+    chunksize = max(1, len(items) // (workers * 4))
+    return list(pool.map(fn, items, chunksize=chunksize))
+
+
+def _convert_one(job: tuple[str, str, str, ConvertContext]) -> tuple[str, str, str, list[str]]:
+    page_id, content_hash, body, context = job
+    try:
+        result = convert_storage(body, context)
+        return page_id, content_hash, result.markdown, list(result.warnings)
+    except Exception as exc:  # noqa: BLE001 - one bad page must not stop the space; it is reported instead
+        log.exception("page %s could not be converted", page_id)
+        return page_id, content_hash, "", [f"conversion failed: {type(exc).__name__}: {exc}"]
+
+
+def convert_space(conn: psycopg.Connection, space_key: str, settings: StageSettings) -> StageResult:
+    """Convert the storage body of every page of the space whose Markdown is missing or stale."""
+    started = time.monotonic()
+    result = StageResult()
+    warned = 0
+    failed: list[str] = []
+    with _pool(settings.effective_workers) as pool:
+        for batch in docs.iter_pages_needing_markdown(conn, space_key, settings.batch_size):
+            names = user_names(conn, {ref for page in batch for ref in page.mentions})
+            jobs = [
+                (
+                    page.page_id,
+                    page.content_hash,
+                    page.body_storage,
+                    ConvertContext(
+                        page_id=page.page_id,
+                        page_title=page.title,
+                        space_key=page.space_key,
+                        base_url=settings.site_url,
+                        jira_base_url=settings.jira_base_url,
+                        users={ref: names[ref] for ref in page.mentions if ref in names},
+                        attachments={a["title"]: a["download_url"] for a in page.attachments if a.get("download_url")},
+                    ),
+                )
+                for page in batch
+            ]
+            rows = _map(pool, _convert_one, jobs, settings.effective_workers)
+            warned += sum(1 for row in rows if row[3])
+            failed.extend(row[0] for row in rows if row[3] and row[3][0].startswith("conversion failed"))
+            with conn.transaction():
+                docs.space_lock(conn, space_key)
+                result.written += docs.save_markdown(conn, rows)
+            result.processed += len(rows)
+    result.seconds = time.monotonic() - started
+    result.extra = {"pages_with_warnings": warned, "conversion_failures": len(failed)}
+    if failed:
+        result.extra["failed_page_ids"] = ", ".join(failed[:20])
+    return result
+
+
+def _chunk_one(job: tuple[str, str, str, str, int, int]) -> tuple[str, str, list[Chunk]]:
+    page_id, title, markdown, markdown_hash, max_tokens, overlap = job
+    chunks = chunk_markdown(markdown, title=title, max_tokens=max_tokens, overlap_tokens=overlap)
+    return page_id, markdown_hash, chunks
+
+
+def chunk_space(conn: psycopg.Connection, space_key: str, settings: StageSettings) -> StageResult:
+    """Cut chunks from every page of the space whose Markdown changed; the new sets stay pending until embedded."""
+    started = time.monotonic()
+    result = StageResult()
+    tokens = 0
+    with _pool(settings.effective_workers) as pool:
+        for batch in docs.iter_markdown_needing_chunks(conn, space_key, settings.batch_size):
+            jobs = [
+                (m.page_id, m.title, m.markdown, m.markdown_hash, settings.max_tokens, settings.overlap_tokens)
+                for m in batch
+            ]
+            documents = _map(pool, _chunk_one, jobs, settings.effective_workers)
+            tokens += sum(c.token_count for _, _, chunks in documents for c in chunks)
+            with conn.transaction():
+                docs.space_lock(conn, space_key)
+                result.written += docs.stage_chunks(conn, documents)
+            result.processed += len(documents)
+    result.seconds = time.monotonic() - started
+    result.extra = {"pages_chunked": result.processed, "chunks_written": result.written, "tokens": tokens}
+    return result
+
+
+def embed_space(
+    conn: psycopg.Connection, space_key: str, provider: EmbeddingProvider, settings: StageSettings
+) -> StageResult:
+    """Embed every chunk text of the space that has no vector for the provider's model, then go live.
+
+    Texts are keyed by content hash, so a text embedded before (on any page, in any run) is never sent again.
+    """
+    started = time.monotonic()
+    result = StageResult()
+    state = docs.register_model(conn, provider.model, provider.provider_name, provider.dimensions)
+    requests_before = provider.stats.requests
+    for batch in docs.iter_unembedded(conn, space_key, provider.model, settings.embed_batch_size):
+        hashes = [h for h, _ in batch]
+        vectors = provider.embed([text for _, text in batch])
+        with conn.transaction():
+            result.written += docs.save_embeddings(conn, provider.model, hashes, vectors)
+        result.processed += len(batch)
+    promoted = docs.promote_ready_documents(conn, space_key, provider.model)
+    switched = docs.activate_if_complete(conn, provider.model) if state != "active" else False
+    result.seconds = time.monotonic() - started
+    result.extra = {
+        "provider": provider.provider_name,
+        "model": provider.model,
+        "dimensions": provider.dimensions,
+        "texts_embedded": result.processed,
+        "embedding_requests": provider.stats.requests - requests_before,
+        "documents_promoted": promoted,
+        "model_activated": switched,
+    }
+    return result
+
+

@@ -1,0 +1,70 @@
+"""Connections to the pipeline's PostgreSQL database."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from pgvector.psycopg import register_vector
+
+_PASSWORD_IN_URL = re.compile(r"(://[^:/@]+:)[^@]*@")
+
+
+def redact_url(url: str) -> str:
+    """Return ``url`` with any password replaced by ``***``, for logs and error messages."""
+    return _PASSWORD_IN_URL.sub(r"\1***@", url)
+
+
+class DatabaseError(RuntimeError):
+    """The database cannot be used as configured; the message says what to change."""
+
+
+def connect(url: str, *, autocommit: bool = False, vector: bool = True) -> psycopg.Connection:
+    """Open a psycopg 3 connection, with pgvector's types registered.
+
+    Args:
+        url: libpq connection string (``DATABASE_URL``).
+        autocommit: open in autocommit mode.
+        vector: register the ``vector`` type (needs the extension to exist already).
+
+    Raises:
+        DatabaseError: the server cannot be reached or refuses the login; the message omits the password.
+    """
+    try:
+        conn = psycopg.connect(url, autocommit=autocommit)
+    except psycopg.OperationalError as exc:
+        # libpq's message can quote the connection string; never let a password through.
+        detail = redact_url(str(exc)).strip().splitlines()[0] if str(exc) else type(exc).__name__
+        raise DatabaseError(
+            f"cannot connect to PostgreSQL at {redact_url(url)}: {detail}. "
+            "Check DATABASE_URL, or unset it to use the embedded local server."
+        ) from None
+    if vector:
+        try:
+            register_vector(conn)
+        except psycopg.ProgrammingError:
+            conn.close()
+            raise DatabaseError(missing_vector_message()) from None
+    return conn
+
+
+@contextmanager
+def connection(url: str, *, autocommit: bool = False) -> Iterator[psycopg.Connection]:
+    """Context manager around :func:`connect` that always closes the connection."""
+    conn = connect(url, autocommit=autocommit)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def missing_vector_message() -> str:
+    """The operator-facing explanation for a server without the pgvector extension."""
+    return (
+        "the PostgreSQL server has no 'vector' extension (pgvector). Install pgvector on the server "
+        "(e.g. the postgresql-17-pgvector package, or a pgvector-enabled image) and run "
+        "'CREATE EXTENSION vector;' as a superuser in the database, or unset DATABASE_URL to use the "
+        "embedded server, which ships pgvector."
+    )

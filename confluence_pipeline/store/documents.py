@@ -1,0 +1,311 @@
+"""Markdown, chunks and embeddings: the derived tables, each drained from the rows its upstream changed.
+
+Functions here expect an autocommit connection: each `with conn.transaction()` is then a real transaction, so a
+batch that committed stays committed whatever happens to the run afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import psycopg
+from psycopg.types.json import Jsonb
+
+from confluence_pipeline.convert.chunking import Chunk
+from confluence_pipeline.store.fts import fts_document
+
+SOURCE = "confluence"
+
+
+@dataclass(frozen=True)
+class PendingPage:
+    """A current page whose Markdown is missing or older than its body."""
+
+    page_id: str
+    space_key: str
+    title: str
+    body_storage: str
+    content_hash: str
+    mentions: list[str]
+    attachments: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class PendingMarkdown:
+    """A page whose chunks were not cut from its current Markdown yet."""
+
+    page_id: str
+    title: str
+    markdown: str
+    markdown_hash: str
+
+
+def sha256(text: str) -> str:
+    """Hex SHA-256 of ``text``."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def space_lock(conn: psycopg.Connection, space_key: str) -> None:
+    """Serialise work on one space across runs (transaction-scoped advisory lock)."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"space:{space_key}",))
+
+
+def iter_pages_needing_markdown(
+    conn: psycopg.Connection, space_key: str, batch_size: int
+) -> Iterator[list[PendingPage]]:
+    """Yield batches of current pages of a space whose Markdown is missing or stale.
+
+    Uses keyset pagination on page id with a fresh query per batch, so the caller may commit between batches.
+    """
+    after = ""
+    while True:
+        rows = conn.execute(
+            """SELECT p.page_id, p.space_key, p.title, p.body_storage, p.content_hash, p.mentions, p.attachments
+               FROM pages p LEFT JOIN page_markdown m ON m.page_id = p.page_id
+               WHERE p.space_key = %s AND p.status = 'current' AND p.page_id > %s
+                 AND (m.page_id IS NULL OR m.source_hash <> p.content_hash)
+               ORDER BY p.page_id LIMIT %s""",
+            (space_key, after, batch_size),
+        ).fetchall()
+        if not rows:
+            return
+        yield [PendingPage(*row) for row in rows]
+        after = rows[-1][0]
+
+
+def save_markdown(conn: psycopg.Connection, rows: Sequence[tuple[str, str, str, list[str]]]) -> int:
+    """Upsert (page_id, source_hash, markdown, warnings) rows; returns rows whose Markdown changed."""
+    if not rows:
+        return 0
+    with conn.cursor() as cur:
+        cur.executemany(
+            """INSERT INTO page_markdown (page_id, source_hash, markdown, markdown_hash, warnings)
+               VALUES (%s, %s, %s, %s, %s)
+               ON CONFLICT (page_id) DO UPDATE SET source_hash = EXCLUDED.source_hash, markdown = EXCLUDED.markdown,
+                   markdown_hash = EXCLUDED.markdown_hash, warnings = EXCLUDED.warnings, converted_at = now()
+               WHERE page_markdown.source_hash IS DISTINCT FROM EXCLUDED.source_hash
+                  OR page_markdown.markdown_hash IS DISTINCT FROM EXCLUDED.markdown_hash""",
+            [(page_id, source, md, sha256(md), Jsonb(warnings)) for page_id, source, md, warnings in rows],
+        )
+        return cur.rowcount if cur.rowcount >= 0 else len(rows)
+
+
+def iter_markdown_needing_chunks(
+    conn: psycopg.Connection, space_key: str, batch_size: int
+) -> Iterator[list[PendingMarkdown]]:
+    """Yield batches of pages whose chunks were not cut from their current Markdown (live or pending)."""
+    after = ""
+    while True:
+        rows = conn.execute(
+            """SELECT p.page_id, p.title, m.markdown, m.markdown_hash
+               FROM pages p JOIN page_markdown m ON m.page_id = p.page_id
+               WHERE p.space_key = %s AND p.status = 'current' AND p.page_id > %s
+                 AND m.source_hash = p.content_hash
+                 AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.source = %s AND c.document_id = p.page_id
+                                 AND c.source_hash = m.markdown_hash)
+               ORDER BY p.page_id LIMIT %s""",
+            (space_key, after, SOURCE, batch_size),
+        ).fetchall()
+        if not rows:
+            return
+        yield [PendingMarkdown(*row) for row in rows]
+        after = rows[-1][0]
+
+
+def chunk_id(document_id: str, source_hash: str, index: int) -> str:
+    """Stable chunk id: the same Markdown always yields the same ids."""
+    return f"{SOURCE}:{document_id}:{source_hash[:16]}:{index}"
+
+
+def stage_chunks(conn: psycopg.Connection, documents: Sequence[tuple[str, str, Sequence[Chunk]]]) -> int:
+    """Write new chunk sets as pending (not yet searchable), replacing older pending sets of the same documents.
+
+    Args:
+        conn: connection; the caller owns the transaction.
+        documents: (document_id, source_hash, chunks) per document.
+
+    Returns:
+        The number of chunks written.
+    """
+    if not documents:
+        return 0
+    conn.execute(
+        "DELETE FROM chunks WHERE source = %s AND document_id = ANY(%s) AND NOT is_live",
+        (SOURCE, [doc_id for doc_id, _, _ in documents]),
+    )
+    conn.execute(
+        """CREATE TEMP TABLE IF NOT EXISTS chunk_load (
+               chunk_id text, document_id text, source_hash text, chunk_index integer, section_title text,
+               text text, token_count integer, content_hash text, fts text) ON COMMIT DELETE ROWS"""
+    )
+    count = 0
+    with conn.cursor().copy(
+        "COPY chunk_load (chunk_id, document_id, source_hash, chunk_index, section_title, text, token_count, "
+        "content_hash, fts) FROM STDIN"
+    ) as copy:
+        for doc_id, source_hash, chunks in documents:
+            for chunk in chunks:
+                copy.write_row(
+                    (
+                        chunk_id(doc_id, source_hash, chunk.index), doc_id, source_hash, chunk.index,
+                        chunk.section_title, chunk.text, chunk.token_count, chunk.content_hash,
+                        fts_document(chunk.text),
+                    )
+                )  # fmt: skip
+                count += 1
+    # A live set cut from the same Markdown (a re-run after a crash) already exists: keep it, skip the copy.
+    conn.execute(
+        """INSERT INTO chunks (chunk_id, source, document_id, source_hash, chunk_index, section_title, text,
+                               token_count, content_hash, is_live, tsv)
+           SELECT chunk_id, %s, document_id, source_hash, chunk_index, section_title, text, token_count,
+                  content_hash, false, to_tsvector('simple', fts)
+           FROM chunk_load ON CONFLICT (chunk_id) DO NOTHING""",
+        (SOURCE,),
+    )
+    return count
+
+
+def iter_unembedded(
+    conn: psycopg.Connection, space_key: str, model: str, batch_size: int
+) -> Iterator[list[tuple[str, str]]]:
+    """Yield batches of (content_hash, text) of a space's chunks that have no embedding for ``model``."""
+    after = ""
+    while True:
+        rows = conn.execute(
+            """SELECT DISTINCT ON (c.content_hash) c.content_hash, c.text
+               FROM chunks c JOIN pages p ON p.page_id = c.document_id
+               WHERE c.source = %s AND p.space_key = %s AND c.content_hash > %s
+                 AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.model = %s AND e.content_hash = c.content_hash)
+               ORDER BY c.content_hash LIMIT %s""",
+            (SOURCE, space_key, after, model, batch_size),
+        ).fetchall()
+        if not rows:
+            return
+        yield [(row[0], row[1]) for row in rows]
+        after = rows[-1][0]
+
+
+def save_embeddings(conn: psycopg.Connection, model: str, hashes: Sequence[str], vectors: np.ndarray) -> int:
+    """Bulk-write embeddings with binary COPY; an embedding that already exists is kept (idempotent)."""
+    if not hashes:
+        return 0
+    conn.execute(
+        """CREATE TEMP TABLE IF NOT EXISTS embedding_load (content_hash text, embedding vector)
+           ON COMMIT DELETE ROWS"""
+    )
+    with conn.cursor().copy("COPY embedding_load (content_hash, embedding) FROM STDIN WITH (FORMAT BINARY)") as copy:
+        copy.set_types(["text", "vector"])
+        for content_hash, vector in zip(hashes, vectors, strict=True):
+            copy.write_row((content_hash, vector))
+    cur = conn.execute(
+        """INSERT INTO embeddings (model, content_hash, embedding)
+           SELECT %s, content_hash, embedding FROM embedding_load ON CONFLICT DO NOTHING""",
+        (model,),
+    )
+    return cur.rowcount
+
+
+def promote_ready_documents(conn: psycopg.Connection, space_key: str, model: str) -> int:
+    """Make pending chunk sets searchable once every chunk in them has an embedding for ``model``.
+
+    In one transaction per call: a document's old live chunks are deleted and its pending ones go live, so a reader
+    never sees the page with no chunks, a mix of old and new, or chunks without embeddings.
+
+    Returns:
+        The number of documents promoted.
+    """
+    with conn.transaction():
+        space_lock(conn, space_key)
+        ready = [
+            row[0]
+            for row in conn.execute(
+                """SELECT c.document_id FROM chunks c JOIN pages p ON p.page_id = c.document_id
+                   WHERE c.source = %s AND NOT c.is_live AND p.space_key = %s AND p.status = 'current'
+                   GROUP BY c.document_id
+                   HAVING bool_and(EXISTS (SELECT 1 FROM embeddings e
+                                           WHERE e.model = %s AND e.content_hash = c.content_hash))""",
+                (SOURCE, space_key, model),
+            ).fetchall()
+        ]
+        if not ready:
+            return 0
+        conn.execute("DELETE FROM chunks WHERE source = %s AND document_id = ANY(%s) AND is_live", (SOURCE, ready))
+        conn.execute("UPDATE chunks SET is_live = true WHERE source = %s AND document_id = ANY(%s)", (SOURCE, ready))
+    return len(ready)
+
+
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def vector_index_name(model: str) -> str:
+    """Name of the partial HNSW index for one model."""
+    digest = hashlib.sha1(model.encode()).hexdigest()[:10]
+    return f"embeddings_hnsw_{_SLUG.sub('_', model.lower())[:30]}_{digest}"
+
+
+class ModelMismatch(RuntimeError):
+    """The store holds vectors for this model name with another dimension count."""
+
+
+def register_model(conn: psycopg.Connection, model: str, provider: str, dimensions: int) -> str:
+    """Record an embedding model and give it its partial HNSW index; the first model becomes active.
+
+    Returns:
+        The model's state (``active`` or ``building``).
+
+    Raises:
+        ModelMismatch: the model is known with other dimensions.
+    """
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('embedding_models'))")
+        row = conn.execute("SELECT dimensions, state FROM embedding_models WHERE model = %s", (model,)).fetchone()
+        if row is not None:
+            if row[0] != dimensions:
+                raise ModelMismatch(
+                    f"embedding model {model} is stored with {row[0]} dimensions but EMBEDDING_DIMENSIONS={dimensions}"
+                    "; set it back, or use a new EMBEDDING_MODEL name for the new size"
+                )
+            return row[1]
+        has_active = conn.execute("SELECT 1 FROM embedding_models WHERE state = 'active'").fetchone()
+        state = "building" if has_active else "active"
+        conn.execute(
+            """INSERT INTO embedding_models (model, provider, dimensions, state, activated_at)
+               VALUES (%s, %s, %s, %s, CASE WHEN %s = 'active' THEN now() END)""",
+            (model, provider, dimensions, state, state),
+        )
+        literal = model.replace("'", "''")
+        conn.execute(
+            f"CREATE INDEX IF NOT EXISTS {vector_index_name(model)} ON embeddings "
+            f"USING hnsw ((embedding::vector({int(dimensions)})) vector_cosine_ops) WHERE model = '{literal}'"
+        )
+    return state
+
+
+def activate_if_complete(conn: psycopg.Connection, model: str) -> bool:
+    """Switch search to ``model`` once it covers every live chunk; returns True when it switched."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('embedding_models'))")
+        state = conn.execute("SELECT state FROM embedding_models WHERE model = %s", (model,)).fetchone()
+        if state is None or state[0] == "active":
+            return False
+        missing = conn.execute(
+            """SELECT 1 FROM chunks c WHERE c.is_live AND NOT EXISTS
+                   (SELECT 1 FROM embeddings e WHERE e.model = %s AND e.content_hash = c.content_hash) LIMIT 1""",
+            (model,),
+        ).fetchone()
+        if missing:
+            return False
+        conn.execute("UPDATE embedding_models SET state = 'retired' WHERE state = 'active'")
+        conn.execute("UPDATE embedding_models SET state = 'active', activated_at = now() WHERE model = %s", (model,))
+    return True
+
+
+def active_model(conn: psycopg.Connection) -> tuple[str, int] | None:
+    """(model, dimensions) that search serves, or None before anything was embedded."""
+    row = conn.execute("SELECT model, dimensions FROM embedding_models WHERE state = 'active'").fetchone()
+    return (row[0], row[1]) if row else None
