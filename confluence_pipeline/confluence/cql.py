@@ -23,7 +23,7 @@ def validate_space_key(key: str) -> str:
     Raises:
         InvalidSpaceKey: the key holds characters no Confluence key has (quotes, spaces, operators …).
     """
-    if not isinstance(key, str) or not _SPACE_KEY.match(key):
+    if not isinstance(key, str) or not _SPACE_KEY.fullmatch(key):
         raise InvalidSpaceKey(
             f"{key!r} is not a valid Confluence space key (letters, digits and '_', or '~user' for personal "
             "spaces). Fix the key in CONFLUENCE_SPACES or the partition name."
@@ -75,6 +75,6 @@ def pages_by_id_cql(page_ids: Iterable[str]) -> str:
     """
     ids = list(page_ids)
     for page_id in ids:
-        if not _PAGE_ID.match(page_id):
+        if not _PAGE_ID.fullmatch(page_id):
             raise ValueError(f"{page_id!r} is not a Confluence page id")
     return f"id IN ({', '.join(ids)})"

@@ -315,3 +315,49 @@ def sync_space(
             )
     result.watermark_after = store.get_watermark(conn, space_key)
     return result
+
+
+def discover_spaces(client: ConfluenceClient) -> list[SpaceRecord]:
+    """The spaces to sync: current spaces filtered by CONFLUENCE_SPACES / _EXCLUDE_SPACES / _INCLUDE_PERSONAL_SPACES.
+
+    Archived spaces are skipped. An explicitly included key that does not exist is reported by its asset run.
+    """
+    settings = client.settings
+    include = set(settings.spaces)
+    exclude = set(settings.exclude_spaces)
+    found: list[SpaceRecord] = []
+    for item in list_spaces(client):
+        space = parse_space(item, client.site)
+        if space.status != "current" or space.key in exclude:
+            continue
+        if include and space.key not in include:
+            continue
+        if space.space_type == "personal" and not settings.include_personal_spaces and space.key not in include:
+            continue
+        found.append(space)
+    return sorted(found, key=lambda s: s.key)
+
+
+def detect_changes(conn: psycopg.Connection, client: ConfluenceClient, space_key: str) -> str | None:
+    """One small listing request: is there a page version in the space the store does not have?
+
+    Returns:
+        A change marker (the newest ``lastmodified`` listed, ISO-8601) when something changed, else None. Sensors
+        put it in the run key, so a second change to the same space gets a run of its own.
+    """
+    zone = site_timezone(conn, client)
+    watermark = store.get_watermark(conn, space_key)
+    cql = changed_pages_cql(space_key, watermark, zone, timedelta(minutes=client.settings.overlap_minutes))
+    body = client.get_json(
+        "rest/api/content/search", {"cql": cql, "limit": client.settings.list_page_size, "expand": "version"}
+    )
+    versions = [parse_page_version(item) for item in body.get("results", []) if item.get("type", "page") == "page"]
+    stored = store.known_versions(conn, [v.page_id for v in versions])
+    changed = [v for v in versions if stored.get(v.page_id, (None, None)) != (v.version, "current")]
+    more = bool((body.get("_links") or {}).get("next")) and len(versions) >= client.settings.list_page_size
+    if store.failed_page_ids(conn, space_key):
+        changed = changed or versions[-1:]
+    if not changed and not more:
+        return None
+    newest = max((v.when for v in versions), default=watermark)
+    return newest.isoformat() if newest else "initial"

@@ -92,7 +92,7 @@ def failed_page_ids(conn: psycopg.Connection, space_key: str) -> list[str]:
 
 def record_failures(conn: psycopg.Connection, space_key: str, failures: dict[str, str]) -> None:
     """Record pages that still failed after their retries (attempts count up across runs)."""
-    conn.executemany(
+    conn.cursor().executemany(
         """INSERT INTO sync_failures (page_id, space_key, error, attempts) VALUES (%s, %s, %s, 1)
            ON CONFLICT (page_id) DO UPDATE SET error = EXCLUDED.error, attempts = sync_failures.attempts + 1,
                last_failed_at = now()""",
@@ -190,7 +190,7 @@ def unknown_users(conn: psycopg.Connection, refs: Iterable[str]) -> list[str]:
 
 def save_users(conn: psycopg.Connection, names: dict[str, str]) -> None:
     """Cache user display names."""
-    conn.executemany(
+    conn.cursor().executemany(
         """INSERT INTO users (user_ref, display_name) VALUES (%s, %s)
            ON CONFLICT (user_ref) DO UPDATE SET display_name = EXCLUDED.display_name, fetched_at = now()
            WHERE users.display_name <> EXCLUDED.display_name""",

@@ -1,0 +1,179 @@
+"""Ingest assets, one partition per space: space → pages → Markdown → chunks → embeddings.
+
+Thin glue: read the partition, call the plain stage function, return what it did as metadata. Data moves between
+assets through Postgres tables, never through pickled outputs.
+"""
+
+from __future__ import annotations
+
+import time
+
+from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, asset
+
+from confluence_pipeline.confluence.errors import ConfluenceAuthError, ConfluenceConfigError, ConfluenceNotFound
+from confluence_pipeline.confluence.sync import fetch_space, sync_space
+from confluence_pipeline.defs.ingest.partitions import space_partitions
+from confluence_pipeline.defs.resources import (
+    ConfluenceResource,
+    EmbeddingsResource,
+    PipelineResource,
+    PostgresResource,
+)
+from confluence_pipeline.stages import chunk_space, convert_space, embed_space
+from confluence_pipeline.store import pages as page_store
+
+GROUP = "ingest"
+
+
+def _fail_on_config(exc: Exception) -> Failure:
+    # No retries help a wrong token or URL; say what to fix and keep the secret out of it.
+    return Failure(description=str(exc), allow_retries=False)
+
+
+@asset(
+    partitions_def=space_partitions,
+    group_name=GROUP,
+    pool="confluence_api",
+    kinds={"confluence", "postgres"},
+    description="The space's metadata, refreshed from Confluence. A space that disappeared is marked 'missing'.",
+)
+def confluence_space(
+    context: AssetExecutionContext, confluence: ConfluenceResource, postgres: PostgresResource
+) -> MaterializeResult:
+    """Fetch the partition's space and upsert its row."""
+    key = context.partition_key
+    client = confluence.client()
+    started = time.monotonic()
+    with postgres.connect() as conn:
+        try:
+            space = fetch_space(client, key)
+        except ConfluenceNotFound:
+            with conn.transaction():
+                changed = page_store.mark_space_status(conn, key, "missing")
+            raise Failure(
+                description=(
+                    f"space {key} no longer exists in Confluence, or the token's user lost access to it. Its stored "
+                    "pages are kept. Restore access, or remove the partition and add the key to "
+                    "CONFLUENCE_EXCLUDE_SPACES."
+                ),
+                metadata={"marked_missing": changed},
+                allow_retries=False,
+            ) from None
+        except (ConfluenceAuthError, ConfluenceConfigError) as exc:
+            raise _fail_on_config(exc) from None
+        with conn.transaction():
+            changed = page_store.upsert_space(conn, space)
+    context.log.info("space %s: %s (%s)", key, space.name, "updated" if changed else "unchanged")
+    return MaterializeResult(
+        metadata={
+            "name": space.name,
+            "type": space.space_type,
+            "status": space.status,
+            "changed": changed,
+            "confluence_requests": client.stats.requests,
+            "seconds": round(time.monotonic() - started, 3),
+        }
+    )
+
+
+@asset(
+    partitions_def=space_partitions,
+    group_name=GROUP,
+    deps=[confluence_space],
+    pool="confluence_api",
+    kinds={"confluence", "postgres"},
+    description="Pages changed since the space's watermark (CQL lastmodified), stored with their storage bodies.",
+)
+def confluence_pages(
+    context: AssetExecutionContext, confluence: ConfluenceResource, postgres: PostgresResource
+) -> MaterializeResult:
+    """Incrementally sync the partition's pages."""
+    client = confluence.client()
+    with postgres.connect() as conn:
+        try:
+            result = sync_space(conn, client, context.partition_key)
+        except (ConfluenceAuthError, ConfluenceConfigError) as exc:
+            raise _fail_on_config(exc) from None
+    if result.failed:
+        context.log.warning(
+            "%d page(s) failed after retries and will be retried next run: %s",
+            len(result.failed),
+            ", ".join(sorted(result.failed)[:20]),
+        )
+    context.log.info(
+        "space %s: listed %d, wrote %d, gone %d, failed %d, %d requests",
+        context.partition_key,
+        result.listed,
+        result.written,
+        result.gone,
+        len(result.failed),
+        client.stats.requests,
+    )
+    metadata = {**result.metadata(), **{f"confluence_{k}": v for k, v in client.stats.as_dict().items()}}
+    metadata["cql"] = MetadataValue.text(result.cql)
+    return MaterializeResult(metadata=metadata)
+
+
+@asset(
+    partitions_def=space_partitions,
+    group_name=GROUP,
+    deps=[confluence_pages],
+    kinds={"python", "postgres"},
+    description="GitHub-flavoured Markdown converted from each page's storage format.",
+)
+def page_markdown(
+    context: AssetExecutionContext, postgres: PostgresResource, pipeline: PipelineResource
+) -> MaterializeResult:
+    """Convert pages whose content changed."""
+    with postgres.connect() as conn:
+        result = convert_space(conn, context.partition_key, pipeline.settings())
+    context.log.info("space %s: converted %d page(s)", context.partition_key, result.processed)
+    return MaterializeResult(metadata={**result.metadata(), "pages_converted": result.processed})
+
+
+@asset(
+    partitions_def=space_partitions,
+    group_name=GROUP,
+    deps=[page_markdown],
+    kinds={"python", "postgres"},
+    description="Heading-aware, token-bounded chunks of each page's Markdown (pending until embedded).",
+)
+def page_chunks(context: AssetExecutionContext, postgres: PostgresResource, pipeline: PipelineResource) -> MaterializeResult:
+    """Chunk pages whose Markdown changed."""
+    with postgres.connect() as conn:
+        result = chunk_space(conn, context.partition_key, pipeline.settings())
+    context.log.info("space %s: %d chunk(s) from %d page(s)", context.partition_key, result.written, result.processed)
+    return MaterializeResult(metadata=result.metadata())
+
+
+@asset(
+    partitions_def=space_partitions,
+    group_name=GROUP,
+    deps=[page_chunks],
+    kinds={"openai", "pgvector"},
+    description="Vectors for chunk texts never embedded with the model; pages go live once fully embedded.",
+)
+def chunk_embeddings(
+    context: AssetExecutionContext,
+    postgres: PostgresResource,
+    embeddings: EmbeddingsResource,
+    pipeline: PipelineResource,
+) -> MaterializeResult:
+    """Embed new chunk texts and swap finished pages into search."""
+    provider = embeddings.build()
+    context.log.info("embedding provider: %s", provider.describe())
+    with postgres.connect() as conn:
+        result = embed_space(conn, context.partition_key, provider, pipeline.settings())
+    context.log.info(
+        "space %s: embedded %d text(s) with %s/%s in %d request(s)",
+        context.partition_key,
+        result.processed,
+        provider.provider_name,
+        provider.model,
+        result.extra["embedding_requests"],
+    )
+    stats = {f"embedding_{k}": v for k, v in provider.stats.snapshot().items() if k != "requests"}
+    return MaterializeResult(metadata={**result.metadata(), **stats})
+
+
+ingest_assets = [confluence_space, confluence_pages, page_markdown, page_chunks, chunk_embeddings]

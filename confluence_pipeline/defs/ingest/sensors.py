@@ -1,0 +1,75 @@
+"""Sensors: discover spaces (new partitions) and poll CQL for edits (one small query per space per tick)."""
+
+from __future__ import annotations
+
+from dagster import (
+    DefaultSensorStatus,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    define_asset_job,
+    sensor,
+)
+
+from confluence_pipeline.confluence.errors import ConfluenceError
+from confluence_pipeline.confluence.sync import detect_changes, discover_spaces
+from confluence_pipeline.defs.ingest.assets import ingest_assets
+from confluence_pipeline.defs.ingest.partitions import space_partitions
+from confluence_pipeline.defs.resources import ConfluenceResource, PostgresResource
+
+ingest_job = define_asset_job(
+    "confluence_ingest",
+    selection=ingest_assets,
+    partitions_def=space_partitions,
+    description="Sync one space end to end: space, changed pages, Markdown, chunks, embeddings.",
+)
+
+
+@sensor(
+    job=ingest_job,
+    minimum_interval_seconds=3600,
+    default_status=DefaultSensorStatus.STOPPED,
+    description="Lists Confluence spaces hourly; new ones become partitions and get a first full sync.",
+)
+def confluence_space_sensor(context: SensorEvaluationContext, confluence: ConfluenceResource) -> SensorResult:
+    """Add partitions for spaces that appeared and request their first run."""
+    client = confluence.client()
+    keys = [space.key for space in discover_spaces(client)]
+    known = set(context.instance.get_dynamic_partitions(space_partitions.name))
+    new = [key for key in keys if key not in known]
+    if not new:
+        return SensorResult(skip_reason=SkipReason(f"{len(keys)} space(s), none new"))
+    return SensorResult(
+        dynamic_partitions_requests=[space_partitions.build_add_request(new)],
+        run_requests=[RunRequest(partition_key=key, run_key=f"{key}:initial") for key in new],
+    )
+
+
+@sensor(
+    job=ingest_job,
+    minimum_interval_seconds=60,
+    default_status=DefaultSensorStatus.STOPPED,
+    description="Polls CQL per space for page versions the store lacks and requests a run for that space.",
+)
+def confluence_change_sensor(
+    context: SensorEvaluationContext, confluence: ConfluenceResource, postgres: PostgresResource
+) -> SensorResult:
+    """Request a run for each space with unseen page versions; the run key carries the change marker."""
+    client = confluence.client()
+    requests: list[RunRequest] = []
+    errors: list[str] = []
+    with postgres.connect() as conn:
+        for key in context.instance.get_dynamic_partitions(space_partitions.name):
+            try:
+                marker = detect_changes(conn, client, key)
+            except ConfluenceError as exc:
+                errors.append(f"{key}: {exc}")
+                continue
+            if marker:
+                requests.append(RunRequest(partition_key=key, run_key=f"{key}:{marker}"))
+    for error in errors:
+        context.log.warning("change check failed for %s", error)
+    if not requests:
+        return SensorResult(skip_reason=SkipReason(f"no changes ({client.stats.requests} request(s))"))
+    return SensorResult(run_requests=requests)

