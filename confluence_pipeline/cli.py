@@ -52,7 +52,7 @@ def _register_spaces() -> list[str]:
     return keys
 
 
-def _materialize(keys: Sequence[str], *, tags: dict[str, str]) -> dict[str, dict[str, Any]]:
+def _materialize(keys: Sequence[str], *, tags: dict[str, str], log_level: str = "INFO") -> dict[str, dict[str, Any]]:
     """Materialize every ingest asset for each space through the Dagster instance (runs show in the UI)."""
     from dagster import DagsterInstance, materialize
 
@@ -63,12 +63,18 @@ def _materialize(keys: Sequence[str], *, tags: dict[str, str]) -> dict[str, dict
     outcome: dict[str, dict[str, Any]] = {}
     for key in keys:
         result = materialize(
-            ingest_assets, partition_key=key, instance=instance, resources=build_resources(), tags=tags
+            ingest_assets,
+            partition_key=key,
+            instance=instance,
+            resources=build_resources(),
+            tags=tags,
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         )
+        print(f"  {key}: run {result.run_id} {'succeeded' if result.success else 'failed'}")
         per_asset: dict[str, Any] = {"run_id": result.run_id}
-        for event in result.get_asset_materialization_events():
-            mat = event.asset_materialization
-            per_asset[mat.asset_key.to_user_string()] = {k: v.value for k, v in mat.metadata.items()}
+        for asset_def in ingest_assets:
+            for mat in result.asset_materializations_for_node(asset_def.op.name):
+                per_asset[mat.asset_key.to_user_string()] = {k: v.value for k, v in mat.metadata.items()}
         outcome[key] = per_asset
     return outcome
 
@@ -83,7 +89,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         started = time.monotonic()
         keys = _register_spaces()
         print(f"spaces registered as partitions: {', '.join(keys)}")
-        outcome = _materialize(keys, tags={"confluence_pipeline/trigger": "demo"})
+        outcome = _materialize(keys, tags={"confluence_pipeline/trigger": "demo"}, log_level="WARNING")
         seconds = time.monotonic() - started
         changed = sum(int(o["confluence_pages"].get("pages_written", 0)) for o in outcome.values())
         requests = sum(int(o["confluence_pages"].get("confluence_requests", 0)) for o in outcome.values())

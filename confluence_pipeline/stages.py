@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -31,8 +31,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 R = TypeVar("R")
 
-# Below this many items a batch is converted in-process: a worker round trip would cost more than it saves.
-_PARALLEL_THRESHOLD = 16
+# Below this many items a batch is converted in-process: starting workers and shipping the work to them costs
+# more than it saves.
+_PARALLEL_THRESHOLD = 64
+_pools: dict[int, ProcessPoolExecutor] = {}
+_pools_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -100,21 +103,22 @@ class StageResult:
         return {"processed": self.processed, "written": self.written, "seconds": round(self.seconds, 3), **self.extra}
 
 
-@contextmanager
-def _pool(workers: int) -> Iterator[Executor | None]:
-    if workers <= 1:
-        yield None
-        return
-    # forkserver: forking a multi-threaded Dagster process is unsafe; spawn would re-import far more than needed.
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
-        yield pool
+def _shared_pool(workers: int) -> Executor:
+    """One worker pool per process and size, started on first need and reused by every stage and run after."""
+    with _pools_lock:
+        pool = _pools.get(workers)
+        if pool is None:
+            # forkserver: forking a multi-threaded Dagster process is unsafe; spawn re-imports far more.
+            pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
+            _pools[workers] = pool
+        return pool
 
 
-def _map(pool: Executor | None, fn: Callable[[T], R], items: Sequence[T], workers: int) -> list[R]:
-    if pool is None or len(items) < _PARALLEL_THRESHOLD:
+def _map(fn: Callable[[T], R], items: Sequence[T], workers: int) -> list[R]:
+    if workers <= 1 or len(items) < _PARALLEL_THRESHOLD:
         return [fn(item) for item in items]
     chunksize = max(1, len(items) // (workers * 4))
-    return list(pool.map(fn, items, chunksize=chunksize))
+    return list(_shared_pool(workers).map(fn, items, chunksize=chunksize))
 
 
 def _convert_one(job: tuple[str, str, str, ConvertContext]) -> tuple[str, str, str, list[str]]:
@@ -133,33 +137,32 @@ def convert_space(conn: psycopg.Connection, space_key: str, settings: StageSetti
     result = StageResult()
     warned = 0
     failed: list[str] = []
-    with _pool(settings.effective_workers) as pool:
-        for batch in docs.iter_pages_needing_markdown(conn, space_key, settings.batch_size):
-            names = user_names(conn, {ref for page in batch for ref in page.mentions})
-            jobs = [
-                (
-                    page.page_id,
-                    page.content_hash,
-                    page.body_storage,
-                    ConvertContext(
-                        page_id=page.page_id,
-                        page_title=page.title,
-                        space_key=page.space_key,
-                        base_url=settings.site_url,
-                        jira_base_url=settings.jira_base_url,
-                        users={ref: names[ref] for ref in page.mentions if ref in names},
-                        attachments={a["title"]: a["download_url"] for a in page.attachments if a.get("download_url")},
-                    ),
-                )
-                for page in batch
-            ]
-            rows = _map(pool, _convert_one, jobs, settings.effective_workers)
-            warned += sum(1 for row in rows if row[3])
-            failed.extend(row[0] for row in rows if row[3] and row[3][0].startswith("conversion failed"))
-            with conn.transaction():
-                docs.space_lock(conn, space_key)
-                result.written += docs.save_markdown(conn, rows)
-            result.processed += len(rows)
+    for batch in docs.iter_pages_needing_markdown(conn, space_key, settings.batch_size):
+        names = user_names(conn, {ref for page in batch for ref in page.mentions})
+        jobs = [
+            (
+                page.page_id,
+                page.content_hash,
+                page.body_storage,
+                ConvertContext(
+                    page_id=page.page_id,
+                    page_title=page.title,
+                    space_key=page.space_key,
+                    base_url=settings.site_url,
+                    jira_base_url=settings.jira_base_url,
+                    users={ref: names[ref] for ref in page.mentions if ref in names},
+                    attachments={a["title"]: a["download_url"] for a in page.attachments if a.get("download_url")},
+                ),
+            )
+            for page in batch
+        ]
+        rows = _map(_convert_one, jobs, settings.effective_workers)
+        warned += sum(1 for row in rows if row[3])
+        failed.extend(row[0] for row in rows if row[3] and row[3][0].startswith("conversion failed"))
+        with conn.transaction():
+            docs.space_lock(conn, space_key)
+            result.written += docs.save_markdown(conn, rows)
+        result.processed += len(rows)
     result.seconds = time.monotonic() - started
     result.extra = {"pages_with_warnings": warned, "conversion_failures": len(failed)}
     if failed:
@@ -178,18 +181,17 @@ def chunk_space(conn: psycopg.Connection, space_key: str, settings: StageSetting
     started = time.monotonic()
     result = StageResult()
     tokens = 0
-    with _pool(settings.effective_workers) as pool:
-        for batch in docs.iter_markdown_needing_chunks(conn, space_key, settings.batch_size):
-            jobs = [
-                (m.page_id, m.title, m.markdown, m.markdown_hash, settings.max_tokens, settings.overlap_tokens)
-                for m in batch
-            ]
-            documents = _map(pool, _chunk_one, jobs, settings.effective_workers)
-            tokens += sum(c.token_count for _, _, chunks in documents for c in chunks)
-            with conn.transaction():
-                docs.space_lock(conn, space_key)
-                result.written += docs.stage_chunks(conn, documents)
-            result.processed += len(documents)
+    for batch in docs.iter_markdown_needing_chunks(conn, space_key, settings.batch_size):
+        jobs = [
+            (m.page_id, m.title, m.markdown, m.markdown_hash, settings.max_tokens, settings.overlap_tokens)
+            for m in batch
+        ]
+        documents = _map(_chunk_one, jobs, settings.effective_workers)
+        tokens += sum(c.token_count for _, _, chunks in documents for c in chunks)
+        with conn.transaction():
+            docs.space_lock(conn, space_key)
+            result.written += docs.stage_chunks(conn, documents)
+        result.processed += len(documents)
     result.seconds = time.monotonic() - started
     result.extra = {"pages_chunked": result.processed, "chunks_written": result.written, "tokens": tokens}
     return result

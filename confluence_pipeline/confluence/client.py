@@ -14,7 +14,7 @@ import random
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -60,8 +60,8 @@ class RequestStats:
 
     def as_dict(self) -> dict[str, float]:
         """The counters as a plain dict (for metadata)."""
-        data = asdict(self)
-        data.pop("_lock", None)
+        with self._lock:
+            data = {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
         data["wait_seconds"] = round(data["wait_seconds"], 3)
         return data
 

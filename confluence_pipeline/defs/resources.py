@@ -1,6 +1,5 @@
 """Dagster resources, bound to environment variables with ``EnvVar`` so secrets never enter code or run config."""
 
-from __future__ import annotations
 
 import os
 import threading

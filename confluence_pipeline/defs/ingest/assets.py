@@ -4,7 +4,6 @@ Thin glue: read the partition, call the plain stage function, return what it did
 assets through Postgres tables, never through pickled outputs.
 """
 
-from __future__ import annotations
 
 import time
 

@@ -1,6 +1,5 @@
 """Sensors: discover spaces (new partitions) and poll CQL for edits (one small query per space per tick)."""
 
-from __future__ import annotations
 
 from dagster import (
     DefaultSensorStatus,
