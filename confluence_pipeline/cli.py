@@ -166,7 +166,9 @@ _STATUS_COLUMNS = (
 
 
 def _table(rows: Sequence[Any]) -> str:
-    data = [[str(getattr(r, attr) if getattr(r, attr) is not None else "-") for attr, _ in _STATUS_COLUMNS] for r in rows]
+    data = [
+        [str(getattr(r, attr) if getattr(r, attr) is not None else "-") for attr, _ in _STATUS_COLUMNS] for r in rows
+    ]
     headers = [title for _, title in _STATUS_COLUMNS]
     widths = [max(len(h), *(len(row[i]) for row in data)) if data else len(h) for i, h in enumerate(headers)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
@@ -366,7 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # noqa: BLE001 - the CLI turns errors into one clear line, not a stack trace
+    except Exception as exc:
         from confluence_pipeline.confluence.errors import ConfluenceError
         from confluence_pipeline.store.db import DatabaseError
 

@@ -160,7 +160,7 @@ def ensure_dagster_home() -> Path:
 DEFAULT_SANDBOX_PORT = 8765
 
 
-def start_sandbox(*, pages: int, seed: int, flavor: str = "cloud", port: int | None = None):  # noqa: ANN201
+def start_sandbox(*, pages: int, seed: int, flavor: str = "cloud", port: int | None = None):
     """Start the local Confluence sandbox in a daemon thread and point ``CONFLUENCE_*`` at it.
 
     The port is fixed by default (``SANDBOX_PORT``, 8765) so that stored URLs stay the same from one run to the

@@ -73,7 +73,7 @@ class StageSettings:
             "workers": ("PIPELINE_WORKERS", int),
             "max_tokens": ("CHUNK_MAX_TOKENS", int),
             "overlap_tokens": ("CHUNK_OVERLAP_TOKENS", int),
-            "embed_batch_size": ("EMBEDDING_BATCH_SIZE", int),
+            "embed_batch_size": ("PIPELINE_EMBED_BATCH_SIZE", int),
         }
         values: dict[str, Any] = {}
         for attr, (name, kind) in env.items():
@@ -114,7 +114,7 @@ def _shared_pool(workers: int) -> Executor:
         return pool
 
 
-def _map(fn: Callable[[T], R], items: Sequence[T], workers: int) -> list[R]:
+def _map[T, R](fn: Callable[[T], R], items: Sequence[T], workers: int) -> list[R]:
     if workers <= 1 or len(items) < _PARALLEL_THRESHOLD:
         return [fn(item) for item in items]
     chunksize = max(1, len(items) // (workers * 4))
@@ -126,7 +126,7 @@ def _convert_one(job: tuple[str, str, str, ConvertContext]) -> tuple[str, str, s
     try:
         result = convert_storage(body, context)
         return page_id, content_hash, result.markdown, list(result.warnings)
-    except Exception as exc:  # noqa: BLE001 - one bad page must not stop the space; it is reported instead
+    except Exception as exc:
         log.exception("page %s could not be converted", page_id)
         return page_id, content_hash, "", [f"conversion failed: {type(exc).__name__}: {exc}"]
 
@@ -227,5 +227,3 @@ def embed_space(
         "model_activated": switched,
     }
     return result
-
-

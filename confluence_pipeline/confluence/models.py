@@ -12,9 +12,7 @@ from urllib.parse import urljoin
 from confluence_pipeline.convert.references import extract_references
 
 # Everything the pipeline asks Confluence for with a page's body, in one request.
-PAGE_EXPAND = (
-    "body.storage,version,history,ancestors,space,metadata.labels,children.attachment"
-)
+PAGE_EXPAND = "body.storage,version,history,ancestors,space,metadata.labels,children.attachment"
 
 
 @dataclass(frozen=True)

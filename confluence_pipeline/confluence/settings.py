@@ -82,9 +82,10 @@ class ConfluenceSettings:
     def api_url(self) -> str:
         """The URL that REST paths (``rest/api/...``) hang off: Cloud gets ``/wiki`` when it was left out."""
         url = self.base_url.rstrip("/")
-        if self.is_cloud and urlsplit(url).hostname and urlsplit(url).hostname.endswith(".atlassian.net"):
-            if not urlsplit(url).path.rstrip("/").endswith("/wiki"):
-                url += "/wiki"
+        parts = urlsplit(url)
+        atlassian_host = (parts.hostname or "").endswith(".atlassian.net")
+        if self.is_cloud and atlassian_host and not parts.path.rstrip("/").endswith("/wiki"):
+            url += "/wiki"
         return url
 
     @classmethod

@@ -152,9 +152,7 @@ def fetch_pages(client: ConfluenceClient, page_ids: Sequence[str]) -> tuple[list
     return records, failures
 
 
-def _fetch_batch(
-    client: ConfluenceClient, ids: list[str], records: list[PageRecord], failures: dict[str, str]
-) -> None:
+def _fetch_batch(client: ConfluenceClient, ids: list[str], records: list[PageRecord], failures: dict[str, str]) -> None:
     params = {"cql": pages_by_id_cql(ids), "limit": len(ids), "expand": PAGE_EXPAND}
     try:
         body = client.get_json("rest/api/content/search", params)

@@ -1,6 +1,5 @@
 """Dagster resources, bound to environment variables with ``EnvVar`` so secrets never enter code or run config."""
 
-
 import os
 import threading
 from collections.abc import Iterator

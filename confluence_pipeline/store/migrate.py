@@ -109,7 +109,7 @@ def apply_migrations(url: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
             }
             for migration in migrations:
                 if migration.version in recorded:
-                    name, checksum = recorded[migration.version]
+                    _name, checksum = recorded[migration.version]
                     if checksum != migration.checksum:
                         raise MigrationError(
                             f"migration {migration.name} was edited after it was applied (recorded checksum "

@@ -68,11 +68,14 @@ def test_every_asset_does_real_work_and_a_rerun_writes_nothing(stack, db_url: st
         assert _one(conn, "SELECT count(*) FROM page_markdown") == len(expected)
         assert _one(conn, "SELECT count(DISTINCT document_id) FROM chunks WHERE is_live") == len(expected)
         assert _one(conn, "SELECT count(*) FROM chunks WHERE NOT is_live") == 0
-        assert _one(
-            conn,
-            "SELECT count(*) FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM embeddings e"
-            " WHERE e.content_hash = c.content_hash)",
-        ) == 0
+        assert (
+            _one(
+                conn,
+                "SELECT count(*) FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM embeddings e"
+                " WHERE e.content_hash = c.content_hash)",
+            )
+            == 0
+        )
         assert _one(conn, "SELECT count(*) FROM page_markdown WHERE markdown LIKE '%%<ac:%%'") == 0
 
     second = _run(instance)
@@ -104,7 +107,7 @@ def test_an_edit_reconverts_only_that_page_and_embeds_only_new_text(stack, db_ur
 
 
 def test_a_space_that_disappeared_fails_clearly_and_keeps_data(stack, db_url: str) -> None:
-    server, instance = stack
+    _server, instance = stack
     instance.add_dynamic_partitions(space_partitions.name, ["GONE"])
     result = materialize(
         ingest_assets, partition_key="GONE", instance=instance, resources=build_resources(), raise_on_error=False

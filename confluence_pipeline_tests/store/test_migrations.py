@@ -70,5 +70,5 @@ def test_a_failing_migration_leaves_earlier_ones_applied_and_is_not_recorded(emp
 
 def test_misnamed_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "1_bad.sql").write_text("SELECT 1;")
-    with pytest.raises(MigrationError, match="1_bad.sql"):
+    with pytest.raises(MigrationError, match=r"1_bad\.sql"):
         load_migrations(tmp_path)

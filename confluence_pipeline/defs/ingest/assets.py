@@ -4,7 +4,6 @@ Thin glue: read the partition, call the plain stage function, return what it did
 assets through Postgres tables, never through pickled outputs.
 """
 
-
 import time
 
 from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, asset
@@ -137,7 +136,9 @@ def page_markdown(
     kinds={"python", "postgres"},
     description="Heading-aware, token-bounded chunks of each page's Markdown (pending until embedded).",
 )
-def page_chunks(context: AssetExecutionContext, postgres: PostgresResource, pipeline: PipelineResource) -> MaterializeResult:
+def page_chunks(
+    context: AssetExecutionContext, postgres: PostgresResource, pipeline: PipelineResource
+) -> MaterializeResult:
     """Chunk pages whose Markdown changed."""
     with postgres.connect() as conn:
         result = chunk_space(conn, context.partition_key, pipeline.settings())

@@ -1,6 +1,5 @@
 """Sensors: discover spaces (new partitions) and poll CQL for edits (one small query per space per tick)."""
 
-
 from dagster import (
     DefaultSensorStatus,
     RunRequest,
