@@ -45,8 +45,7 @@ format: bootstrap
 	$(BIN)/ruff format .
 
 check-defs: bootstrap
-	DAGSTER_HOME=$$($(BIN)/python -c "from confluence_pipeline import localstack as l; print(l.ensure_dagster_home())") \
-	  $(BIN)/dagster definitions validate -w workspace.yaml
+	$(BIN)/confluence-pipeline validate
 
 db-stop: bootstrap
 	$(BIN)/confluence-pipeline db stop

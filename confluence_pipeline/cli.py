@@ -19,6 +19,12 @@ log = logging.getLogger("confluence_pipeline")
 WORKSPACE = str(localstack.PROJECT_ROOT / "workspace.yaml")
 
 
+def _tool(name: str) -> str:
+    """The path of a console script installed beside this Python (the venv's ``dagster``), else the bare name."""
+    candidate = os.path.join(os.path.dirname(sys.executable), name)
+    return candidate if os.path.exists(candidate) else name
+
+
 def _prepare(*, sandbox_pages: int | None = None, seed: int = 7, flavor: str = "cloud") -> Any:
     """Start what the local stack needs (embedded Postgres, optionally the sandbox), migrate, set DAGSTER_HOME."""
     from confluence_pipeline.store.migrate import apply_migrations
@@ -221,7 +227,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     try:
         keys = _register_spaces()
         print(f"partitions: {', '.join(keys)}")
-        cmd = ["dagster", "dev", "-w", WORKSPACE, "-h", args.host, "-p", str(args.port)]
+        cmd = [_tool("dagster"), "dev", "-w", WORKSPACE, "-h", args.host, "-p", str(args.port)]
         print("running:", " ".join(cmd))
         return subprocess.call(cmd, env=os.environ.copy())
     except KeyboardInterrupt:
@@ -260,13 +266,19 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         print("name spaces with --spaces A,B or use --all", file=sys.stderr)
         return 2
     _register_spaces()
-    cmd = ["dagster", "job", "backfill", "-w", WORKSPACE, "-j", "confluence_ingest", "--noprompt"]
+    cmd = [_tool("dagster"), "job", "backfill", "-w", WORKSPACE, "-j", "confluence_ingest", "--noprompt"]
     cmd += ["--all", "all"] if args.all else ["--partitions", args.spaces]
     print("running:", " ".join(cmd))
     code = subprocess.call(cmd, env=os.environ.copy())
     if code == 0:
         print("backfill recorded; runs start when the Dagster daemon runs (`make dev`, or `dagster-daemon run`)")
     return code
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Run ``dagster definitions validate`` on the code location, against the configured instance."""
+    _prepare()
+    return subprocess.call([_tool("dagster"), "definitions", "validate", "-w", WORKSPACE], env=os.environ.copy())
 
 
 def cmd_db(args: argparse.Namespace) -> int:
@@ -339,6 +351,9 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--spaces", help="comma-separated space keys")
     backfill.add_argument("--all", action="store_true")
     backfill.set_defaults(func=cmd_backfill)
+
+    validate = sub.add_parser("validate", help="dagster definitions validate for the code location")
+    validate.set_defaults(func=cmd_validate)
 
     db = sub.add_parser("db", help="the embedded PostgreSQL")
     db.add_argument("action", choices=["url", "migrate", "stop"])

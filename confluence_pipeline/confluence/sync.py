@@ -270,6 +270,7 @@ def sync_space(
     result.watermark_before = watermark
     overlap = timedelta(minutes=client.settings.overlap_minutes)
     result.cql = changed_pages_cql(space_key, watermark, zone, overlap)
+    previously_failed = store.failed_page_ids(conn, space_key)
     newest: datetime | None = None
     handled: set[str] = set()
     for _ in range(_MAX_LIST_PASSES):
@@ -295,10 +296,11 @@ def sync_space(
         if not concurrent_edit:
             break
         handled.clear()
-    retry = [page_id for page_id in store.failed_page_ids(conn, space_key) if page_id not in result.failed]
+    # Pages that failed before are retried whatever the watermark says; the listing may have re-fetched some.
+    retry = [page_id for page_id in previously_failed if page_id not in handled]
     if retry:
-        result.retried_failures = len(retry)
         _write_batch(conn, client, retry, result, space_key)
+    result.retried_failures = len(previously_failed)
     result.seconds = time.monotonic() - started
     # An idle refresh writes nothing: metrics and watermark move only when data or the watermark did.
     if result.written or result.gone or (newest is not None and newest != watermark):

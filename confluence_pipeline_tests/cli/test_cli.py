@@ -1,0 +1,86 @@
+"""The CLI end to end on the test server: demo twice, status agrees, backfill is recorded in the instance."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from confluence_pipeline.cli import main
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def cli_env(pg_socket_dir: str, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dagster_db = "dagster_" + uuid.uuid4().hex[:8]
+    with psycopg.connect(f"postgresql://postgres@/postgres?host={pg_socket_dir}", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{dagster_db}"')
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("DAGSTER_PG_URL", f"postgresql+psycopg2://postgres@/{dagster_db}?host={pg_socket_dir}")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    monkeypatch.setenv("SANDBOX_PORT", str(_free_port()))
+    monkeypatch.setenv("PIPELINE_WORKERS", "1")
+    for name in ("CONFLUENCE_BASE_URL", "CONFLUENCE_EMAIL", "CONFLUENCE_API_TOKEN", "CONFLUENCE_DEPLOYMENT"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def _field(output: str, name: str) -> int:
+    match = re.search(rf"^{name}:\s+(\d+)", output, re.MULTILINE)
+    assert match, output
+    return int(match.group(1))
+
+
+def test_demo_status_and_second_demo(cli_env: None, capsys: pytest.CaptureFixture[str], monkeypatch) -> None:
+    assert main(["demo", "--pages", "60"]) == 0
+    first = capsys.readouterr().out
+    pages = re.search(r"^pages:\s+(\d+) stored of (\d+) current pages", first, re.MULTILINE)
+    assert pages and pages.group(1) == pages.group(2) and int(pages.group(1)) > 0
+    assert _field(first, "changed pages") == int(pages.group(1))
+    assert _field(first, "embedded chunks") == _field(first, "chunks") > 0
+    assert "sample search" in first and "no results" not in first
+
+    for name in ("CONFLUENCE_BASE_URL", "CONFLUENCE_EMAIL", "CONFLUENCE_API_TOKEN", "CONFLUENCE_DEPLOYMENT"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert sum(row["pages"] for row in status) == int(pages.group(1))
+    assert sum(row["chunks"] for row in status) == _field(first, "chunks")
+    assert sum(row["chunks_with_embeddings"] for row in status) == _field(first, "embedded chunks")
+    assert all(row["watermark"] and row["last_sync_at"] for row in status)
+
+    assert main(["demo", "--pages", "60"]) == 0
+    second = capsys.readouterr().out
+    assert _field(second, "changed pages") == 0
+    assert "nothing changed: no writes" in second
+    assert main(["status", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == status
+
+    assert main(["search", "kubectl rollback", "--json", "-k", "3"]) == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert hits and {"title", "section", "space_key", "url", "snippet", "score"} <= set(hits[0])
+
+
+def test_backfill_is_recorded_in_the_instance(cli_env: None, capsys: pytest.CaptureFixture[str], monkeypatch) -> None:
+    from dagster import DagsterInstance
+
+    from confluence_pipeline import localstack
+
+    server = localstack.start_sandbox(pages=40, seed=3)
+    try:
+        assert main(["backfill", "--spaces", "ENG,HR"]) == 0
+        instance = DagsterInstance.get()
+        backfills = instance.get_backfills()
+        assert len(backfills) == 1
+        assert sorted(backfills[0].partition_names or []) == ["ENG", "HR"]
+    finally:
+        server.stop()
