@@ -1,0 +1,70 @@
+"""Sensors: new spaces become partitions; CQL polling requests runs only for spaces that changed."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import sandbox_settings
+from dagster import DagsterInstance, build_sensor_context
+
+from confluence_pipeline.confluence.client import ConfluenceClient
+from confluence_pipeline.confluence.sync import fetch_space, sync_space
+from confluence_pipeline.defs.ingest.partitions import space_partitions
+from confluence_pipeline.defs.ingest.sensors import confluence_change_sensor, confluence_space_sensor
+from confluence_pipeline.defs.resources import build_resources
+from confluence_pipeline.store import pages as store
+
+
+@pytest.fixture
+def env(make_sandbox, db_url: str, monkeypatch: pytest.MonkeyPatch):
+    server = make_sandbox(pages=40)
+    for name, value in {
+        "DATABASE_URL": db_url,
+        "CONFLUENCE_BASE_URL": server.base_url,
+        "CONFLUENCE_DEPLOYMENT": "cloud",
+        "CONFLUENCE_EMAIL": server.email,
+        "CONFLUENCE_API_TOKEN": server.token,
+        "CONFLUENCE_RATE_LIMIT_RPS": "1000",
+    }.items():
+        monkeypatch.setenv(name, value)
+    return server
+
+
+def test_space_sensor_adds_new_spaces_as_partitions(env) -> None:
+    instance = DagsterInstance.ephemeral()
+    resources = build_resources()
+    context = build_sensor_context(instance=instance, resources=resources)
+    result = confluence_space_sensor(context)
+    added = result.dynamic_partitions_requests[0].partition_keys
+    assert {"ENG", "OPS", "QM"} <= set(added) and "LEGACY" not in added
+    assert {r.partition_key for r in result.run_requests} == set(added)
+    instance.add_dynamic_partitions(space_partitions.name, list(added))
+    again = confluence_space_sensor(build_sensor_context(instance=instance, resources=resources))
+    assert again.skip_reason is not None and not again.run_requests
+
+
+def test_change_sensor_requests_a_run_only_for_changed_spaces(env, conn) -> None:
+    server = env
+    instance = DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(space_partitions.name, ["ENG", "HR"])
+    resources = build_resources()
+    client = ConfluenceClient(sandbox_settings(server))
+    for key in ("ENG", "HR"):
+        with conn.transaction():
+            store.upsert_space(conn, fetch_space(client, key))
+
+    first = confluence_change_sensor(build_sensor_context(instance=instance, resources=resources))
+    assert {r.partition_key for r in first.run_requests} == {"ENG", "HR"}
+
+    for key in ("ENG", "HR"):
+        sync_space(conn, client, key)
+    server.reset_stats()
+    idle = confluence_change_sensor(build_sensor_context(instance=instance, resources=resources))
+    assert idle.skip_reason is not None and not idle.run_requests
+    assert server.stats()["total"] == 2  # one small CQL query per space
+
+    page = next(p for p in server.corpus.pages(space_key="ENG", statuses=["current"]))
+    server.edit_page(page.id, body="<p>changed</p>")
+    changed = confluence_change_sensor(build_sensor_context(instance=instance, resources=resources))
+    assert [r.partition_key for r in changed.run_requests] == ["ENG"]
+    run_key = changed.run_requests[0].run_key
+    assert run_key.startswith("ENG:") and run_key != first.run_requests[0].run_key
