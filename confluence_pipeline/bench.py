@@ -97,7 +97,7 @@ def _run_pipeline(db_url: str) -> dict[str, Any]:
             totals["chunks"] += chunk_space(conn, space.key, stage_settings).written
             phases["chunks"] += time.monotonic() - t
             t = time.monotonic()
-            totals["texts_embedded"] += embed_space(conn, space.key, provider, stage_settings).processed
+            totals["texts_embedded"] += embed_space(conn, space.key, [provider], stage_settings).processed
             phases["embeddings"] += time.monotonic() - t
         totals["requests"] = client.stats.requests
     return {"seconds": time.monotonic() - started, "phases": phases, **totals, "embedding_model": provider.model}

@@ -116,11 +116,26 @@ def _sandbox_expectation(server: Any, keys: Sequence[str]) -> int | None:
     return sum(len(server.corpus.pages(space_key=key, statuses=["current"])) for key in keys)
 
 
+def _query_provider(conn: Any) -> Any:
+    """A provider for the model search serves (not necessarily the configured one, during a switch)."""
+    from confluence_pipeline.embed.base import EmbeddingError
+    from confluence_pipeline.embed.factory import EmbeddingSettings, provider_for_model
+    from confluence_pipeline.store.documents import active_model
+
+    active = active_model(conn)
+    if active is None:
+        return None
+    try:
+        return provider_for_model(EmbeddingSettings.from_env(), active[0], active[1])
+    except EmbeddingError as exc:
+        print(f"note: vector search is off ({exc}); showing full-text results only", file=sys.stderr)
+        return None
+
+
 def _sample_search(conn: Any, query: str) -> list[Any]:
-    from confluence_pipeline.embed.factory import EmbeddingSettings, build_provider
     from confluence_pipeline.store.search import search
 
-    return search(conn, query, build_provider(EmbeddingSettings.from_env()), k=1)
+    return search(conn, query, _query_provider(conn), k=1)
 
 
 def _print_report(
@@ -200,15 +215,13 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     """Hybrid search over the stored chunks."""
-    from confluence_pipeline.embed.factory import EmbeddingSettings, build_provider
     from confluence_pipeline.store.db import connect
     from confluence_pipeline.store.search import SearchFilters, search
 
     _prepare()
-    provider = build_provider(EmbeddingSettings.from_env())
     filters = SearchFilters(space_key=args.space, label=args.label, under_page_id=args.under)
     with connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
-        results = search(conn, args.query, provider, k=args.k, filters=filters)
+        results = search(conn, args.query, _query_provider(conn), k=args.k, filters=filters)
     if args.json:
         print(json.dumps([r.as_dict() for r in results], indent=2, ensure_ascii=False))
         return 0

@@ -23,6 +23,7 @@ import psycopg
 from confluence_pipeline.convert.chunking import Chunk, chunk_markdown
 from confluence_pipeline.convert.storage import ConvertContext, convert_storage
 from confluence_pipeline.embed.base import EmbeddingProvider
+from confluence_pipeline.embed.factory import EmbeddingSettings, provider_for_model
 from confluence_pipeline.store import documents as docs
 from confluence_pipeline.store.pages import user_names
 
@@ -198,32 +199,51 @@ def chunk_space(conn: psycopg.Connection, space_key: str, settings: StageSetting
 
 
 def embed_space(
-    conn: psycopg.Connection, space_key: str, provider: EmbeddingProvider, settings: StageSettings
+    conn: psycopg.Connection, space_key: str, providers: Sequence[EmbeddingProvider], settings: StageSettings
 ) -> StageResult:
-    """Embed every chunk text of the space that has no vector for the provider's model, then go live.
+    """Embed every chunk text of the space that lacks a vector for a provider's model, then go live.
 
-    Texts are keyed by content hash, so a text embedded before (on any page, in any run) is never sent again.
+    Texts are keyed by (model, content hash), so a text embedded before (on any page, in any run) is never sent
+    again. ``providers[0]`` is the configured model; a second provider, during a model switch, keeps the model
+    search still serves complete (see :func:`serving_providers`). When the configured model covers every live
+    chunk, search switches to it.
+
+    Raises:
+        EmbeddingError: a provider failed for good; batches embedded before stay stored, pages stay pending.
     """
     started = time.monotonic()
     result = StageResult()
-    state = docs.register_model(conn, provider.model, provider.provider_name, provider.dimensions)
-    requests_before = provider.stats.requests
-    for batch in docs.iter_unembedded(conn, space_key, provider.model, settings.embed_batch_size):
-        hashes = [h for h, _ in batch]
-        vectors = provider.embed([text for _, text in batch])
-        with conn.transaction():
-            result.written += docs.save_embeddings(conn, provider.model, hashes, vectors)
-        result.processed += len(batch)
-    promoted = docs.promote_ready_documents(conn, space_key, provider.model)
-    switched = docs.activate_if_complete(conn, provider.model) if state != "active" else False
+    configured = providers[0]
+    states = {p.model: docs.register_model(conn, p.model, p.provider_name, p.dimensions) for p in providers}
+    requests_before = {p.model: p.stats.requests for p in providers}
+    for provider in providers:
+        for batch in docs.iter_unembedded(conn, space_key, provider.model, settings.embed_batch_size):
+            hashes = [h for h, _ in batch]
+            vectors = provider.embed([text for _, text in batch])
+            with conn.transaction():
+                result.written += docs.save_embeddings(conn, provider.model, hashes, vectors)
+            result.processed += len(batch)
+    promoted = docs.promote_ready_documents(conn, space_key, [p.model for p in providers])
+    switched = docs.activate_if_complete(conn, configured.model) if states[configured.model] != "active" else False
     result.seconds = time.monotonic() - started
     result.extra = {
-        "provider": provider.provider_name,
-        "model": provider.model,
-        "dimensions": provider.dimensions,
+        "provider": configured.provider_name,
+        "model": configured.model,
+        "dimensions": configured.dimensions,
+        "models": ", ".join(p.model for p in providers),
         "texts_embedded": result.processed,
-        "embedding_requests": provider.stats.requests - requests_before,
+        "embedding_requests": sum(p.stats.requests - requests_before[p.model] for p in providers),
         "documents_promoted": promoted,
         "model_activated": switched,
     }
     return result
+
+
+def serving_providers(
+    conn: psycopg.Connection, configured: EmbeddingProvider, settings: EmbeddingSettings
+) -> list[EmbeddingProvider]:
+    """The configured provider, plus one for the model search serves when that is another (a switch in progress)."""
+    active = docs.active_model(conn)
+    if active is None or active[0] == configured.model:
+        return [configured]
+    return [configured, provider_for_model(settings, active[0], active[1])]

@@ -105,14 +105,18 @@ class EmbeddingsResource(ConfigurableResource):
     model: str | None = None
     dimensions: int | None = None
 
-    def build(self) -> EmbeddingProvider:
-        """Build the provider; remaining knobs (batching, concurrency, retries) come from the environment."""
+    def settings(self) -> EmbeddingSettings:
+        """The embedding settings; remaining knobs (batching, concurrency, retries) come from the environment."""
         overrides: dict[str, object] = {"provider": self.provider, "api_key": self.api_key, "base_url": self.base_url}
         if self.model:
             overrides["model"] = self.model
         if self.dimensions:
             overrides["dimensions"] = self.dimensions
-        return build_provider(replace(EmbeddingSettings.from_env(), **overrides))
+        return replace(EmbeddingSettings.from_env(), **overrides)
+
+    def build(self) -> EmbeddingProvider:
+        """Build the configured provider."""
+        return build_provider(self.settings())
 
 
 class PipelineResource(ConfigurableResource):

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Final, Literal, cast
 from urllib.parse import urlsplit, urlunsplit
 
 from confluence_pipeline.embed.base import EmbeddingError, EmbeddingProvider
 
-__all__ = ["EmbeddingSettings", "build_provider"]
+__all__ = ["EmbeddingSettings", "build_provider", "provider_for_model"]
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +177,24 @@ def build_provider(settings: EmbeddingSettings) -> EmbeddingProvider:
         timeout_s=settings.timeout_s,
         organization=settings.organization,
     )
+
+
+_LOCAL_MODEL = re.compile(r"^local-hash-v1-(\d+)$")
+
+
+def provider_for_model(settings: EmbeddingSettings, model: str, dimensions: int) -> EmbeddingProvider:
+    """A provider that produces vectors for a stored ``model``, e.g. the one search still serves during a switch.
+
+    Local models are recognised by name (``local-hash-v1-<dims>``); any other model is asked of the configured
+    OpenAI-compatible endpoint with the stored dimensions.
+
+    Raises:
+        EmbeddingError: the model is remote and no key or base URL is configured.
+    """
+    local = _LOCAL_MODEL.match(model)
+    if local:
+        return build_provider(replace(settings, provider="local", local_dimensions=int(local.group(1))))
+    return build_provider(replace(settings, provider="openai", model=model, dimensions=dimensions))
 
 
 def _without_userinfo(url: str) -> str:

@@ -210,15 +210,18 @@ def save_embeddings(conn: psycopg.Connection, model: str, hashes: Sequence[str],
     return cur.rowcount
 
 
-def promote_ready_documents(conn: psycopg.Connection, space_key: str, model: str) -> int:
-    """Make pending chunk sets searchable once every chunk in them has an embedding for ``model``.
+def promote_ready_documents(conn: psycopg.Connection, space_key: str, models: Sequence[str]) -> int:
+    """Make pending chunk sets searchable once every chunk in them has an embedding for every one of ``models``.
 
-    In one transaction per call: a document's old live chunks are deleted and its pending ones go live, so a reader
-    never sees the page with no chunks, a mix of old and new, or chunks without embeddings.
+    ``models`` holds the model being built and, during a model switch, the one search still serves, so a page
+    that goes live is searchable under both. In one transaction: a document's old live chunks are deleted and its
+    pending ones go live, so a reader never sees the page with no chunks, a mix of old and new, or chunks without
+    embeddings.
 
     Returns:
         The number of documents promoted.
     """
+    wanted = sorted(set(models))
     with conn.transaction():
         space_lock(conn, space_key)
         ready = [
@@ -227,9 +230,9 @@ def promote_ready_documents(conn: psycopg.Connection, space_key: str, model: str
                 """SELECT c.document_id FROM chunks c JOIN pages p ON p.page_id = c.document_id
                    WHERE c.source = %s AND NOT c.is_live AND p.space_key = %s AND p.status = 'current'
                    GROUP BY c.document_id
-                   HAVING bool_and(EXISTS (SELECT 1 FROM embeddings e
-                                           WHERE e.model = %s AND e.content_hash = c.content_hash))""",
-                (SOURCE, space_key, model),
+                   HAVING bool_and((SELECT count(*) FROM embeddings e
+                                    WHERE e.model = ANY(%s) AND e.content_hash = c.content_hash) = %s)""",
+                (SOURCE, space_key, wanted, len(wanted)),
             ).fetchall()
         ]
         if not ready:

@@ -17,8 +17,11 @@ from confluence_pipeline.defs.resources import (
     PipelineResource,
     PostgresResource,
 )
-from confluence_pipeline.stages import chunk_space, convert_space, embed_space
+from confluence_pipeline.embed.base import EmbeddingError
+from confluence_pipeline.embed.factory import build_provider
+from confluence_pipeline.stages import chunk_space, convert_space, embed_space, serving_providers
 from confluence_pipeline.store import pages as page_store
+from confluence_pipeline.store.documents import ModelMismatch
 
 GROUP = "ingest"
 
@@ -160,16 +163,23 @@ def chunk_embeddings(
     pipeline: PipelineResource,
 ) -> MaterializeResult:
     """Embed new chunk texts and swap finished pages into search."""
-    provider = embeddings.build()
-    context.log.info("embedding provider: %s", provider.describe())
-    with postgres.connect() as conn:
-        result = embed_space(conn, context.partition_key, provider, pipeline.settings())
+    settings = embeddings.settings()
+    try:
+        provider = build_provider(settings)
+        context.log.info("embedding provider: %s", provider.describe())
+        with postgres.connect() as conn:
+            providers = serving_providers(conn, provider, settings)
+            result = embed_space(conn, context.partition_key, providers, pipeline.settings())
+    except EmbeddingError as exc:
+        # Chunks embedded before the failure are kept; the rest stay pending for the next run.
+        raise Failure(description=str(exc), allow_retries=exc.retryable) from None
+    except ModelMismatch as exc:
+        raise Failure(description=str(exc), allow_retries=False) from None
     context.log.info(
-        "space %s: embedded %d text(s) with %s/%s in %d request(s)",
+        "space %s: embedded %d text(s) with %s in %d request(s)",
         context.partition_key,
         result.processed,
-        provider.provider_name,
-        provider.model,
+        result.extra["models"],
         result.extra["embedding_requests"],
     )
     stats = {f"embedding_{k}": v for k, v in provider.stats.snapshot().items() if k != "requests"}
