@@ -347,17 +347,18 @@ def detect_changes(conn: psycopg.Connection, client: ConfluenceClient, space_key
     """
     zone = site_timezone(conn, client)
     watermark = store.get_watermark(conn, space_key)
-    cql = changed_pages_cql(space_key, watermark, zone, timedelta(minutes=client.settings.overlap_minutes))
+    overlap = timedelta(minutes=client.settings.overlap_minutes)
+    cql = changed_pages_cql(space_key, watermark, zone, overlap, newest_first=True)
     body = client.get_json(
         "rest/api/content/search", {"cql": cql, "limit": client.settings.list_page_size, "expand": "version"}
     )
     versions = [parse_page_version(item) for item in body.get("results", []) if item.get("type", "page") == "page"]
     stored = store.known_versions(conn, [v.page_id for v in versions])
     changed = [v for v in versions if stored.get(v.page_id, (None, None)) != (v.version, "current")]
-    more = bool((body.get("_links") or {}).get("next")) and len(versions) >= client.settings.list_page_size
-    if store.failed_page_ids(conn, space_key):
-        changed = changed or versions[-1:]
-    if not changed and not more:
-        return None
-    newest = max((v.when for v in versions), default=watermark)
-    return newest.isoformat() if newest else "initial"
+    if changed:
+        # The newest edit names the change: a later edit to the same space gets a run key of its own.
+        return max(v.when for v in changed).isoformat()
+    # Pages that failed before are retried even when nothing new was edited; their last failure time makes the
+    # marker, so each retry gets a run key of its own.
+    last_failure = store.last_failure_time(conn, space_key)
+    return f"retry-{last_failure.isoformat()}" if last_failure else None

@@ -90,6 +90,11 @@ def failed_page_ids(conn: psycopg.Connection, space_key: str) -> list[str]:
     return [row[0] for row in rows]
 
 
+def last_failure_time(conn: psycopg.Connection, space_key: str) -> datetime | None:
+    """When a page of the space last failed (None when no failure is pending)."""
+    return conn.execute("SELECT max(last_failed_at) FROM sync_failures WHERE space_key = %s", (space_key,)).fetchone()[0]
+
+
 def record_failures(conn: psycopg.Connection, space_key: str, failures: dict[str, str]) -> None:
     """Record pages that still failed after their retries (attempts count up across runs)."""
     conn.cursor().executemany(

@@ -68,3 +68,21 @@ def test_change_sensor_requests_a_run_only_for_changed_spaces(env, conn) -> None
     assert [r.partition_key for r in changed.run_requests] == ["ENG"]
     run_key = changed.run_requests[0].run_key
     assert run_key.startswith("ENG:") and run_key != first.run_requests[0].run_key
+
+
+def test_change_sensor_retries_a_space_with_failed_pages(env, conn) -> None:
+    server = env
+    instance = DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(space_partitions.name, ["ENG"])
+    resources = build_resources()
+    client = ConfluenceClient(sandbox_settings(server))
+    with conn.transaction():
+        store.upsert_space(conn, fetch_space(client, "ENG"))
+    sync_space(conn, client, "ENG")
+    assert confluence_change_sensor(build_sensor_context(instance=instance, resources=resources)).skip_reason
+
+    with conn.transaction():
+        store.record_failures(conn, "ENG", {"1000001": "HTTP 500"})
+    result = confluence_change_sensor(build_sensor_context(instance=instance, resources=resources))
+    assert [r.partition_key for r in result.run_requests] == ["ENG"]
+    assert result.run_requests[0].run_key.startswith("ENG:retry-")
