@@ -1,0 +1,64 @@
+"""``confluence-pipeline convert [FILE]``: show the Markdown a storage-format body is indexed as."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from confluence_pipeline.convert.storage import ConvertContext, convert_storage
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``convert`` command to the top-level CLI.
+
+    Args:
+        subparsers: the object returned by ``ArgumentParser.add_subparsers()``.
+
+    Returns:
+        The command's parser (its handler is set as the ``func`` default).
+    """
+    parser = subparsers.add_parser(
+        "convert",
+        help="convert Confluence storage format (file or stdin) to Markdown",
+        description="Read a page body in Confluence storage format and print the Markdown the pipeline indexes.",
+    )
+    parser.add_argument("file", nargs="?", metavar="FILE", help="storage-format file ('-' or omitted: stdin)")
+    parser.add_argument("--page-id", help="page id, for attachment URLs and warnings")
+    parser.add_argument("--title", help="page title, for warnings")
+    parser.add_argument("--space", help="space key of page links without one")
+    parser.add_argument("--base-url", help="Confluence site URL for links, e.g. https://example.atlassian.net/wiki")
+    parser.add_argument("--jira-url", help="Jira site URL for issue-key links")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Convert the file (or stdin) and print the Markdown; warnings are logged (to stderr by default).
+
+    Args:
+        args: parsed arguments of the ``convert`` command.
+
+    Returns:
+        0 on success, 2 when the file cannot be read.
+    """
+    path = getattr(args, "file", None)
+    try:
+        if path in (None, "-"):
+            storage = sys.stdin.read()
+        else:
+            with open(path, encoding="utf-8") as handle:
+                storage = handle.read()
+    except OSError as exc:
+        print(f"convert: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    context = ConvertContext(
+        page_id=getattr(args, "page_id", None),
+        page_title=getattr(args, "title", None),
+        space_key=getattr(args, "space", None),
+        base_url=getattr(args, "base_url", None),
+        jira_base_url=getattr(args, "jira_url", None),
+    )
+    # convert_storage logs its warnings (logger confluence_pipeline.convert.storage), so they are not printed again.
+    sys.stdout.write(convert_storage(storage, context).markdown)
+    return 0
