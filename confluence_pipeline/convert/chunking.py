@@ -97,18 +97,32 @@ def chunk_markdown(markdown: str, *, title: str, max_tokens: int = 512, overlap_
         raise ValueError(f"overlap_tokens must be in [0, {max_tokens // 2}), got {overlap_tokens}")
     title = _clean_heading(title) or "Untitled"
     chunks: list[Chunk] = []
-    for path, body in _sections(markdown.replace("\r\n", "\n").replace("\r", "\n")):
-        section_title = SEPARATOR.join([title, *path])
-        for text, tokens in _chunk_section(section_title, body, max_tokens, overlap_tokens):
-            chunks.append(
-                Chunk(
-                    index=len(chunks),
-                    section_title=section_title,
-                    text=text,
-                    token_count=tokens,
-                    content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-                )
+
+    def add(section_title: str, text: str, tokens: int) -> None:
+        chunks.append(
+            Chunk(
+                index=len(chunks),
+                section_title=section_title,
+                text=text,
+                token_count=tokens,
+                content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
             )
+        )
+
+    for path, body in _sections(markdown.replace("\r\n", "\n").replace("\r", "\n")):
+        # Pages often open with a heading that repeats their title; the path names it once.
+        if path and title and path[0].strip().casefold() == title.strip().casefold():
+            path = path[1:]
+        section_title = SEPARATOR.join([title, *path])
+        before = len(chunks)
+        for text, tokens in _chunk_section(section_title, body, max_tokens, overlap_tokens):
+            add(section_title, text, tokens)
+        if len(chunks) == before and path:
+            # A heading with nothing readable under it is still words a reader sees, and findable.
+            add(section_title, section_title, count_tokens(section_title))
+    if not chunks:
+        # An empty page is still a page: one chunk with its title keeps it searchable and lets it go live.
+        add(title, title, count_tokens(title))
     return chunks
 
 

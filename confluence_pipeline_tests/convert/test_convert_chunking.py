@@ -80,9 +80,22 @@ def test_heading_markup_is_cleaned_in_paths() -> None:
     assert chunks[0].section_title == "Page title › Bold link code a_b"
 
 
-def test_empty_markdown_gives_no_chunks() -> None:
-    assert chunk_markdown("", title="T") == []
-    assert chunk_markdown("\n\n  \n", title="T") == []
+def test_an_empty_page_still_gets_one_chunk_with_its_title() -> None:
+    # Every current page needs a chunk to be searchable by title and to go live.
+    for markdown in ("", "\n\n  \n"):
+        chunks = chunk_markdown(markdown, title="Empty page")
+        assert [(c.section_title, c.text) for c in chunks] == [("Empty page", "Empty page")]
+
+
+def test_a_heading_with_nothing_under_it_keeps_its_words() -> None:
+    chunks = chunk_markdown("# Intro\n\ntext\n\n## Appendix\n---", title="T")
+    assert [c.section_title for c in chunks] == ["T › Intro", "T › Intro › Appendix"]
+    assert chunks[-1].text == "T › Intro › Appendix"
+
+
+def test_a_leading_heading_that_repeats_the_title_is_named_once() -> None:
+    chunks = chunk_markdown("# Deploy guide\n\nintro\n\n## Rollback\n\nsteps", title="Deploy guide")
+    assert [c.section_title for c in chunks] == ["Deploy guide", "Deploy guide › Rollback"]
 
 
 def test_settings_are_validated() -> None:
