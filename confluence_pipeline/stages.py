@@ -35,6 +35,10 @@ R = TypeVar("R")
 # Below this many items a batch is converted in-process: starting workers and shipping the work to them costs
 # more than it saves.
 _PARALLEL_THRESHOLD = 64
+# A load this large, and larger than this share of what the model already has, goes in without the HNSW index,
+# which is then built in one go: far cheaper than maintaining it row by row.
+_BULK_LOAD_MIN = 2000
+_BULK_LOAD_SHARE = 0.2
 _pools: dict[int, ProcessPoolExecutor] = {}
 _pools_lock = threading.Lock()
 
@@ -216,13 +220,22 @@ def embed_space(
     configured = providers[0]
     states = {p.model: docs.register_model(conn, p.model, p.provider_name, p.dimensions) for p in providers}
     requests_before = {p.model: p.stats.requests for p in providers}
+    rebuilt: list[str] = []
     for provider in providers:
-        for batch in docs.iter_unembedded(conn, space_key, provider.model, settings.embed_batch_size):
-            hashes = [h for h, _ in batch]
-            vectors = provider.embed([text for _, text in batch])
-            with conn.transaction():
-                result.written += docs.save_embeddings(conn, provider.model, hashes, vectors)
-            result.processed += len(batch)
+        pending = docs.count_unembedded(conn, space_key, provider.model)
+        if pending >= _BULK_LOAD_MIN and pending > docs.count_embeddings(conn, provider.model) * _BULK_LOAD_SHARE:
+            docs.drop_vector_index(conn, provider.model)
+        try:
+            for batch in docs.iter_unembedded(conn, space_key, provider.model, settings.embed_batch_size):
+                hashes = [h for h, _ in batch]
+                vectors = provider.embed([text for _, text in batch])
+                with conn.transaction():
+                    result.written += docs.save_embeddings(conn, provider.model, hashes, vectors)
+                result.processed += len(batch)
+        finally:
+            # Also after a failure: search must not be left without its index.
+            if docs.ensure_vector_index(conn, provider.model, provider.dimensions):
+                rebuilt.append(provider.model)
     promoted = docs.promote_ready_documents(conn, space_key, [p.model for p in providers])
     switched = docs.activate_if_complete(conn, configured.model) if states[configured.model] != "active" else False
     result.seconds = time.monotonic() - started
@@ -235,6 +248,7 @@ def embed_space(
         "embedding_requests": sum(p.stats.requests - requests_before[p.model] for p in providers),
         "documents_promoted": promoted,
         "model_activated": switched,
+        "vector_indexes_built": ", ".join(rebuilt),
     }
     return result
 

@@ -11,6 +11,7 @@ from dagster import DagsterInstance, materialize
 from confluence_pipeline.defs.ingest.assets import ingest_assets
 from confluence_pipeline.defs.ingest.partitions import space_partitions
 from confluence_pipeline.defs.resources import build_resources
+from confluence_pipeline.store.documents import vector_index_name
 
 SPACE = "ENG"
 
@@ -77,6 +78,8 @@ def test_every_asset_does_real_work_and_a_rerun_writes_nothing(stack, db_url: st
             == 0
         )
         assert _one(conn, "SELECT count(*) FROM page_markdown WHERE markdown LIKE '%%<ac:%%'") == 0
+        model = first["chunk_embeddings"]["model"]
+        assert _one(conn, "SELECT to_regclass(%s) IS NOT NULL", vector_index_name(model))
 
     second = _run(instance)
     assert second["confluence_pages"]["pages_written"] == 0
