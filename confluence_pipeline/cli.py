@@ -98,7 +98,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         outcome = _materialize(keys, tags={"confluence_pipeline/trigger": "demo"}, log_level="WARNING")
         seconds = time.monotonic() - started
         changed = sum(int(o["confluence_pages"].get("pages_written", 0)) for o in outcome.values())
-        requests = sum(int(o["confluence_pages"].get("confluence_requests", 0)) for o in outcome.values())
+        requests = sum(
+            int(o[name].get("confluence_requests", 0))
+            for o in outcome.values()
+            for name in ("confluence_space", "confluence_pages")
+        )
         with connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
             rows = space_status(conn)
             sample = _sample_search(conn, args.query)
@@ -167,7 +171,7 @@ def _print_report(
     print(f"pages/s:             {changed / seconds if seconds else 0:.1f} (changed pages per second)")
     if sample:
         hit = sample[0]
-        print(f'sample search "{query}": {hit.title} › {hit.section}  [{hit.space_key}]  score {hit.score}')
+        print(f'sample search "{query}": {hit.section}  [{hit.space_key}]  score {hit.score}')
         print(f"  {hit.url}")
         print(f"  {hit.snippet[:160]}")
     else:
@@ -228,7 +232,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if not results:
         print("no results")
     for i, hit in enumerate(results, 1):
-        print(f"{i:>2}. {hit.title} › {hit.section}  [{hit.space_key}]  score {hit.score}")
+        print(f"{i:>2}. {hit.section}  [{hit.space_key}]  score {hit.score}")
         print(f"    {hit.url}")
         print(f"    {hit.snippet}")
     return 0

@@ -34,13 +34,22 @@ def cli_env(pg_socket_dir: str, db_url: str, tmp_path: Path, monkeypatch: pytest
         monkeypatch.delenv(name, raising=False)
 
 
+def _row_versions(url: str) -> dict[str, list[tuple[str, str]]]:
+    """Every row's physical version: any insert, update or delete changes it."""
+    with psycopg.connect(url) as conn:
+        tables = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+        return {t: sorted(conn.execute(f"SELECT ctid::text, xmin::text FROM {t}").fetchall()) for t in tables}
+
+
 def _field(output: str, name: str) -> int:
     match = re.search(rf"^{name}:\s+(\d+)", output, re.MULTILINE)
     assert match, output
     return int(match.group(1))
 
 
-def test_demo_status_and_second_demo(cli_env: None, capsys: pytest.CaptureFixture[str], monkeypatch) -> None:
+def test_demo_status_and_second_demo(
+    cli_env: None, db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:
     assert main(["demo", "--pages", "60"]) == 0
     first = capsys.readouterr().out
     pages = re.search(r"^pages:\s+(\d+) stored of (\d+) current pages", first, re.MULTILINE)
@@ -58,8 +67,10 @@ def test_demo_status_and_second_demo(cli_env: None, capsys: pytest.CaptureFixtur
     assert sum(row["chunks_with_embeddings"] for row in status) == _field(first, "embedded chunks")
     assert all(row["watermark"] and row["last_sync_at"] for row in status)
 
+    versions = _row_versions(db_url)
     assert main(["demo", "--pages", "60"]) == 0
     second = capsys.readouterr().out
+    assert _row_versions(db_url) == versions  # the second run wrote nothing
     assert _field(second, "changed pages") == 0
     assert "nothing changed: no writes" in second
     assert main(["status", "--json"]) == 0
