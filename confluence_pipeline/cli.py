@@ -377,7 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
     db.set_defaults(func=cmd_db)
 
     bench_parser = sub.add_parser("bench", help="benchmark: full sync pages/s, peak memory, refresh cost")
-    bench_parser.add_argument("--pages", type=int, nargs="+", default=[4000])
+    bench_parser.add_argument("--pages", type=int, nargs="+", default=[4000, 40000])
     bench_parser.add_argument("--seed", type=int, default=11)
     bench_parser.set_defaults(func=cmd_bench)
 
