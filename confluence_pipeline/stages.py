@@ -222,11 +222,16 @@ def embed_space(
     requests_before = {p.model: p.stats.requests for p in providers}
     rebuilt: list[str] = []
     for provider in providers:
-        pending = docs.count_unembedded(conn, space_key, provider.model)
+        # Live chunks always have vectors for the active model; only a model being built needs the full scan.
+        pending_only = states[provider.model] == "active"
+        pending = docs.count_unembedded(conn, space_key, provider.model, pending_only=pending_only)
         if pending >= _BULK_LOAD_MIN and pending > docs.count_embeddings(conn, provider.model) * _BULK_LOAD_SHARE:
             docs.drop_vector_index(conn, provider.model)
         try:
-            for batch in docs.iter_unembedded(conn, space_key, provider.model, settings.embed_batch_size):
+            batches = docs.iter_unembedded(
+                conn, space_key, provider.model, settings.embed_batch_size, pending_only=pending_only
+            )
+            for batch in batches:
                 hashes = [h for h, _ in batch]
                 vectors = provider.embed([text for _, text in batch])
                 with conn.transaction():
