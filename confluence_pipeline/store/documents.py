@@ -18,8 +18,10 @@ from psycopg.types.json import Jsonb
 
 from confluence_pipeline.convert.chunking import Chunk
 from confluence_pipeline.store.fts import fts_document
+from confluence_pipeline.store.hnsw import HnswSettings, hnsw_index_sql
 
 SOURCE = "confluence"
+_PENDING = "AND NOT c.is_live"
 
 
 @dataclass(frozen=True)
@@ -171,17 +173,21 @@ def stage_chunks(conn: psycopg.Connection, documents: Sequence[tuple[str, str, S
 
 
 def iter_unembedded(
-    conn: psycopg.Connection, space_key: str, model: str, batch_size: int
+    conn: psycopg.Connection, space_key: str, model: str, batch_size: int, *, pending_only: bool = False
 ) -> Iterator[list[tuple[str, str]]]:
-    """Yield batches of (content_hash, text) of a space's chunks that have no embedding for ``model``."""
+    """Yield batches of (content_hash, text) of a space's chunks that have no embedding for ``model``.
+
+    With ``pending_only``, only chunks waiting to go live are considered: enough for the active model, whose
+    vectors every live chunk already has (a page goes live only then), and cheap when nothing changed.
+    """
     after = ""
     while True:
         rows = conn.execute(
-            """SELECT DISTINCT ON (c.content_hash) c.content_hash, c.text
-               FROM chunks c JOIN pages p ON p.page_id = c.document_id
-               WHERE c.source = %s AND p.space_key = %s AND c.content_hash > %s
-                 AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.model = %s AND e.content_hash = c.content_hash)
-               ORDER BY c.content_hash LIMIT %s""",
+            f"""SELECT DISTINCT ON (c.content_hash) c.content_hash, c.text
+                FROM chunks c JOIN pages p ON p.page_id = c.document_id
+                WHERE c.source = %s AND p.space_key = %s AND c.content_hash > %s {_PENDING if pending_only else ""}
+                  AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.model = %s AND e.content_hash = c.content_hash)
+                ORDER BY c.content_hash LIMIT %s""",
             (SOURCE, space_key, after, model, batch_size),
         ).fetchall()
         if not rows:
@@ -284,23 +290,22 @@ def register_model(conn: psycopg.Connection, model: str, provider: str, dimensio
     return state
 
 
-def ensure_vector_index(conn: psycopg.Connection, model: str, dimensions: int) -> bool:
+def ensure_vector_index(
+    conn: psycopg.Connection, model: str, dimensions: int, hnsw: HnswSettings | None = None
+) -> bool:
     """Create the model's partial HNSW index (cosine) if it is missing; returns True when it was built now.
 
     Dimensions differ per model, so the index is on a cast to the model's own ``vector(N)``; search casts the same
-    way so the planner can use it.
+    way so the planner can use it. ``hnsw`` holds the build parameters (default: ``VECTOR_HNSW_*`` from the
+    environment, see :mod:`confluence_pipeline.store.hnsw`).
     """
     name = vector_index_name(model)
     if conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()[0] is not None:
         return False
-    literal = model.replace("'", "''")
     with conn.transaction():
         # A bulk build is much faster with room to sort in memory.
         conn.execute("SET LOCAL maintenance_work_mem = '512MB'")
-        conn.execute(
-            f"CREATE INDEX IF NOT EXISTS {name} ON embeddings "
-            f"USING hnsw ((embedding::vector({int(dimensions)})) vector_cosine_ops) WHERE model = '{literal}'"
-        )
+        conn.execute(hnsw_index_sql(name, model, dimensions, hnsw))
     return True
 
 
@@ -318,12 +323,12 @@ def count_embeddings(conn: psycopg.Connection, model: str) -> int:
     return conn.execute("SELECT count(*) FROM embeddings WHERE model = %s", (model,)).fetchone()[0]
 
 
-def count_unembedded(conn: psycopg.Connection, space_key: str, model: str) -> int:
-    """How many distinct chunk texts of a space have no vector for ``model``."""
+def count_unembedded(conn: psycopg.Connection, space_key: str, model: str, *, pending_only: bool = False) -> int:
+    """How many distinct chunk texts of a space have no vector for ``model`` (see :func:`iter_unembedded`)."""
     return conn.execute(
-        """SELECT count(DISTINCT c.content_hash) FROM chunks c JOIN pages p ON p.page_id = c.document_id
-           WHERE c.source = %s AND p.space_key = %s
-             AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.model = %s AND e.content_hash = c.content_hash)""",
+        f"""SELECT count(DISTINCT c.content_hash) FROM chunks c JOIN pages p ON p.page_id = c.document_id
+            WHERE c.source = %s AND p.space_key = %s {_PENDING if pending_only else ""}
+              AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.model = %s AND e.content_hash = c.content_hash)""",
         (SOURCE, space_key, model),
     ).fetchone()[0]
 
