@@ -19,7 +19,6 @@ from confluence_pipeline.defs.resources import ConfluenceResource, PostgresResou
 ingest_job = define_asset_job(
     "confluence_ingest",
     selection=ingest_assets,
-    partitions_def=space_partitions,
     description="Sync one space end to end: space, changed pages, Markdown, chunks, embeddings.",
 )
 
