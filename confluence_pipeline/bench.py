@@ -243,6 +243,9 @@ def main(args: argparse.Namespace) -> int:
         convert_bench.main([])
     except ImportError:
         pass
+    from confluence_pipeline.store.bench_search import main as search_bench
+
+    search_bench([])
     return 0
 
 

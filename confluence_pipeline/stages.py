@@ -220,6 +220,9 @@ def embed_space(
     configured = providers[0]
     states = {p.model: docs.register_model(conn, p.model, p.provider_name, p.dimensions) for p in providers}
     requests_before = {p.model: p.stats.requests for p in providers}
+    with conn.transaction():
+        docs.space_lock(conn, space_key)
+        docs.discard_stale_pending(conn, space_key)
     rebuilt: list[str] = []
     for provider in providers:
         # Live chunks always have vectors for the active model; only a model being built needs the full scan.

@@ -216,6 +216,26 @@ def save_embeddings(conn: psycopg.Connection, model: str, hashes: Sequence[str],
     return cur.rowcount
 
 
+def discard_stale_pending(conn: psycopg.Connection, space_key: str) -> int:
+    """Delete pending chunk sets that were not cut from their page's current Markdown.
+
+    Such a set is abandoned work, e.g. an edit whose embedding failed and that was then reverted: it must never go
+    live, and its texts need no vectors.
+
+    Returns:
+        The number of chunks deleted.
+    """
+    cur = conn.execute(
+        """DELETE FROM chunks c USING pages p
+           WHERE c.source = %s AND NOT c.is_live AND p.page_id = c.document_id AND p.space_key = %s
+             AND NOT EXISTS (SELECT 1 FROM page_markdown m
+                             WHERE m.page_id = c.document_id AND m.markdown_hash = c.source_hash
+                               AND m.source_hash = p.content_hash)""",
+        (SOURCE, space_key),
+    )
+    return cur.rowcount
+
+
 def promote_ready_documents(conn: psycopg.Connection, space_key: str, models: Sequence[str]) -> int:
     """Make pending chunk sets searchable once every chunk in them has an embedding for every one of ``models``.
 
@@ -230,10 +250,12 @@ def promote_ready_documents(conn: psycopg.Connection, space_key: str, models: Se
     wanted = sorted(set(models))
     with conn.transaction():
         space_lock(conn, space_key)
+        discard_stale_pending(conn, space_key)
         ready = [
             row[0]
             for row in conn.execute(
                 """SELECT c.document_id FROM chunks c JOIN pages p ON p.page_id = c.document_id
+                   JOIN page_markdown m ON m.page_id = c.document_id AND m.markdown_hash = c.source_hash
                    WHERE c.source = %s AND NOT c.is_live AND p.space_key = %s AND p.status = 'current'
                    GROUP BY c.document_id
                    HAVING bool_and((SELECT count(*) FROM embeddings e

@@ -92,7 +92,8 @@ def failed_page_ids(conn: psycopg.Connection, space_key: str) -> list[str]:
 
 def last_failure_time(conn: psycopg.Connection, space_key: str) -> datetime | None:
     """When a page of the space last failed (None when no failure is pending)."""
-    return conn.execute("SELECT max(last_failed_at) FROM sync_failures WHERE space_key = %s", (space_key,)).fetchone()[0]
+    row = conn.execute("SELECT max(last_failed_at) FROM sync_failures WHERE space_key = %s", (space_key,)).fetchone()
+    return row[0]
 
 
 def record_failures(conn: psycopg.Connection, space_key: str, failures: dict[str, str]) -> None:

@@ -1,0 +1,177 @@
+"""Search modes, filters, page collapsing and HNSW settings, on a small corpus synced through the real pipeline."""
+
+from __future__ import annotations
+
+import pytest
+
+from confluence_pipeline.embed.local import LocalEmbedder
+from confluence_pipeline.store import documents as docs
+from confluence_pipeline.store import search as search_module
+from confluence_pipeline.store.db import connect
+from confluence_pipeline.store.hnsw import HnswSettings, hnsw_index_sql
+from confluence_pipeline.store.search import SearchFilters, search
+
+PROVIDER = LocalEmbedder(log_selection=False)
+
+
+@pytest.fixture(scope="module")
+def store(small_store):
+    url, corpus = small_store
+    conn = connect(url, autocommit=True)
+    yield conn, corpus
+    conn.close()
+
+
+def _code_query(corpus) -> tuple[str, str]:
+    candidate = next(c for c in corpus.query_candidates(language="en", kinds=["code"]))
+    return candidate.query, candidate.page_id
+
+
+def test_each_mode_ranks_with_its_own_half(store) -> None:
+    conn, corpus = store
+    query, page_id = _code_query(corpus)
+    text = search(conn, query, PROVIDER, k=5, mode="text")
+    vector = search(conn, query, PROVIDER, k=5, mode="vector")
+    hybrid = search(conn, query, PROVIDER, k=5)
+    assert text and all(r.vector_rank is None and r.text_rank is not None for r in text)
+    assert vector and all(r.text_rank is None and r.vector_rank is not None for r in vector)
+    assert len(vector) == 5
+    # The page holding the code is the full-text answer, and hybrid keeps it first.
+    assert text[0].page_id == page_id
+    assert hybrid[0].page_id == page_id
+    assert hybrid[0].vector_rank is not None and hybrid[0].text_rank is not None
+    assert [r.score for r in hybrid] == sorted((r.score for r in hybrid), reverse=True)
+
+
+def test_without_a_provider_search_is_full_text(store) -> None:
+    conn, corpus = store
+    query, page_id = _code_query(corpus)
+    results = search(conn, query, None, k=3)
+    assert results[0].page_id == page_id
+    assert all(r.vector_rank is None for r in results)
+    assert search(conn, "how to", None, k=3, mode="vector") == []
+
+
+def test_an_unknown_mode_is_refused(store) -> None:
+    conn, _ = store
+    with pytest.raises(ValueError, match="hybrid, vector, text"):
+        search(conn, "anything", PROVIDER, mode="semantic")  # type: ignore[arg-type]
+
+
+def test_space_filter_returns_k_pages_of_that_space(store) -> None:
+    conn, corpus = store
+    counts = dict(
+        conn.execute(
+            """SELECT p.space_key, count(DISTINCT p.page_id) FROM pages p JOIN chunks c ON c.document_id = p.page_id
+               WHERE c.is_live GROUP BY p.space_key"""
+        ).fetchall()
+    )
+    query, _ = _code_query(corpus)
+    for space, pages in counts.items():
+        for mode in ("hybrid", "vector"):
+            results = search(conn, query, PROVIDER, k=5, filters=SearchFilters(space_key=space), mode=mode)
+            assert {r.space_key for r in results} == {space}
+            # As many results as the space has pages, up to k: the iterative index scan goes past other spaces.
+            assert len(results) == min(5, pages), (space, mode)
+
+
+def test_label_and_subtree_filters_are_predicates(store) -> None:
+    conn, corpus = store
+    label, page_id = conn.execute(
+        """SELECT l, min(page_id) FROM pages, unnest(labels) l WHERE status = 'current'
+           GROUP BY l ORDER BY count(*) DESC LIMIT 1"""
+    ).fetchone()
+    query = corpus.page(page_id).title
+    labelled = search(conn, query, PROVIDER, k=10, filters=SearchFilters(label=label))
+    assert labelled
+    ids = [r.page_id for r in labelled]
+    assert all(label in row[0] for row in conn.execute("SELECT labels FROM pages WHERE page_id = ANY(%s)", (ids,)))
+
+    root = conn.execute(
+        """SELECT p.page_id FROM pages p WHERE p.status = 'current' AND EXISTS (
+               SELECT 1 FROM pages d WHERE d.path LIKE '%%/' || p.page_id || '/%%' AND d.page_id <> p.page_id)
+           ORDER BY p.page_id DESC LIMIT 1"""
+    ).fetchone()[0]
+    under = search(conn, query, PROVIDER, k=10, filters=SearchFilters(under_page_id=root))
+    assert under
+    paths = [
+        row[0] for row in conn.execute("SELECT path FROM pages WHERE page_id = ANY(%s)", ([r.page_id for r in under],))
+    ]
+    assert all(f"/{root}/" in path for path in paths)
+
+
+def test_results_are_distinct_pages_unless_chunks_are_asked_for(store) -> None:
+    conn, corpus = store
+    # A page title matches every chunk of the page (each chunk starts with its title), so chunk results repeat pages.
+    title = next(p.title for p in corpus.pages(statuses=["current"]) if corpus.keywords(p.id) is not None)
+    pages = search(conn, title, PROVIDER, k=10)
+    chunks = search(conn, title, PROVIDER, k=10, collapse_pages=False)
+    assert len({r.page_id for r in pages}) == len(pages) == 10
+    assert len({r.page_id for r in chunks}) < len(chunks)
+
+
+def test_vector_half_can_use_the_models_partial_hnsw_index(store) -> None:
+    conn, _ = store
+    model = docs.active_model(conn)
+    assert model is not None
+    join, where, params = search_module._filters_sql(SearchFilters())
+    params.update({"qvec": PROVIDER.embed(["payment latency"])[0], "candidates": 10})
+    statement = search_module._vector_half(conn, model, join, where)
+    with conn.transaction():
+        # The table is small enough for a scan and a sort to win; forbid them to see whether the index qualifies.
+        for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
+            conn.execute(f"SET LOCAL {setting} = off")
+        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + statement, params).fetchall())
+    assert f"Index Scan using {docs.vector_index_name(model[0])}" in plan
+
+
+def test_hnsw_build_parameters_come_from_the_environment(store, monkeypatch: pytest.MonkeyPatch) -> None:
+    conn, _ = store
+    monkeypatch.setenv("VECTOR_HNSW_M", "8")
+    monkeypatch.setenv("VECTOR_HNSW_EF_CONSTRUCTION", "40")
+    model = "test-hnsw-settings-3"
+    docs.register_model(conn, model, "local", 3)
+    try:
+        assert docs.ensure_vector_index(conn, model, 3)
+        options = conn.execute(
+            "SELECT reloptions FROM pg_class WHERE relname = %s", (docs.vector_index_name(model),)
+        ).fetchone()[0]
+        assert sorted(options) == ["ef_construction=40", "m=8"]
+    finally:
+        docs.drop_vector_index(conn, model)
+        conn.execute("DELETE FROM embedding_models WHERE model = %s", (model,))
+
+
+def test_hnsw_settings_are_validated_with_the_variable_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert HnswSettings.from_env() == HnswSettings(m=16, ef_construction=64, ef_search=40)
+    monkeypatch.setenv("VECTOR_HNSW_M", "sixteen")
+    with pytest.raises(ValueError, match="VECTOR_HNSW_M"):
+        HnswSettings.from_env()
+    monkeypatch.setenv("VECTOR_HNSW_M", "32")
+    monkeypatch.setenv("VECTOR_HNSW_EF_CONSTRUCTION", "40")
+    with pytest.raises(ValueError, match="VECTOR_HNSW_EF_CONSTRUCTION"):
+        HnswSettings.from_env()
+    monkeypatch.delenv("VECTOR_HNSW_M")
+    monkeypatch.delenv("VECTOR_HNSW_EF_CONSTRUCTION")
+    monkeypatch.setenv("VECTOR_EF_SEARCH", "0")
+    with pytest.raises(ValueError, match="VECTOR_EF_SEARCH"):
+        HnswSettings.from_env()
+    sql = hnsw_index_sql("idx", "it's-a-model", 1536, HnswSettings(m=24, ef_construction=100))
+    assert "WITH (m = 24, ef_construction = 100)" in sql
+    assert "embedding::vector(1536)" in sql and "WHERE model = 'it''s-a-model'" in sql
+
+
+def test_ef_search_is_set_for_the_search_transaction_only(store, monkeypatch: pytest.MonkeyPatch) -> None:
+    conn, corpus = store
+    query, page_id = _code_query(corpus)
+    before = conn.execute("SELECT current_setting('hnsw.ef_search', true)").fetchone()[0]
+    monkeypatch.setenv("VECTOR_EF_SEARCH", "7")
+    assert search(conn, query, PROVIDER, k=3)[0].page_id == page_id
+    assert conn.execute("SELECT current_setting('hnsw.ef_search', true)").fetchone()[0] == before
+    monkeypatch.setenv("VECTOR_EF_SEARCH", "many")
+    with pytest.raises(ValueError, match="VECTOR_EF_SEARCH"):
+        search(conn, query, PROVIDER)
+    monkeypatch.setenv("SEARCH_RRF_K", "0")
+    monkeypatch.delenv("VECTOR_EF_SEARCH")
+    with pytest.raises(ValueError, match="SEARCH_RRF_K"):
+        search(conn, query, PROVIDER)
