@@ -7,7 +7,8 @@ from dataclasses import dataclass, field, fields
 from urllib.parse import urlsplit
 
 
-def _env_bool(name: str, default: bool) -> bool:
+def env_bool(name: str, default: bool) -> bool:
+    """Read a boolean environment variable (1/true/yes/on); unset or empty gives ``default``."""
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
@@ -97,12 +98,12 @@ class ConfluenceSettings:
             "email": os.environ.get("CONFLUENCE_EMAIL") or None,
             "api_token": os.environ.get("CONFLUENCE_API_TOKEN") or None,
             "personal_access_token": os.environ.get("CONFLUENCE_PAT") or None,
-            "verify_tls": _env_bool("CONFLUENCE_VERIFY_TLS", True),
+            "verify_tls": env_bool("CONFLUENCE_VERIFY_TLS", True),
             "ca_bundle": os.environ.get("CONFLUENCE_CA_BUNDLE") or None,
             "timezone": os.environ.get("CONFLUENCE_TIMEZONE") or None,
             "spaces": _env_list("CONFLUENCE_SPACES"),
             "exclude_spaces": _env_list("CONFLUENCE_EXCLUDE_SPACES"),
-            "include_personal_spaces": _env_bool("CONFLUENCE_INCLUDE_PERSONAL_SPACES", False),
+            "include_personal_spaces": env_bool("CONFLUENCE_INCLUDE_PERSONAL_SPACES", False),
             "jira_base_url": os.environ.get("JIRA_BASE_URL") or None,
         }
         numeric = {

@@ -10,7 +10,7 @@ import psycopg
 from dagster import ConfigurableResource, EnvVar
 
 from confluence_pipeline.confluence.client import ConfluenceClient
-from confluence_pipeline.confluence.settings import ConfluenceSettings
+from confluence_pipeline.confluence.settings import ConfluenceSettings, env_bool
 from confluence_pipeline.embed.base import EmbeddingProvider
 from confluence_pipeline.embed.factory import EmbeddingSettings, build_provider
 from confluence_pipeline.stages import StageSettings
@@ -140,11 +140,6 @@ def _env_float(name: str, default: float) -> object:
     return float(os.environ[name]) if os.environ.get(name) else default
 
 
-def _env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    return default if not raw else raw.strip().lower() in {"1", "true", "yes", "on"}
-
-
 def build_resources() -> dict[str, ConfigurableResource]:
     """The resources of the code location, bound to the environment."""
     return {
@@ -155,7 +150,7 @@ def build_resources() -> dict[str, ConfigurableResource]:
             email=_env("CONFLUENCE_EMAIL"),
             api_token=_env("CONFLUENCE_API_TOKEN"),
             personal_access_token=_env("CONFLUENCE_PAT"),
-            verify_tls=_env_bool("CONFLUENCE_VERIFY_TLS", True),
+            verify_tls=env_bool("CONFLUENCE_VERIFY_TLS", True),
             ca_bundle=_env("CONFLUENCE_CA_BUNDLE"),
             timezone=_env("CONFLUENCE_TIMEZONE"),
             rate_limit_rps=_env_float("CONFLUENCE_RATE_LIMIT_RPS", 10.0),
@@ -163,7 +158,7 @@ def build_resources() -> dict[str, ConfigurableResource]:
             overlap_minutes=_env_int("CONFLUENCE_OVERLAP_MINUTES", 10),
             fetch_batch_size=_env_int("CONFLUENCE_FETCH_BATCH_SIZE", 50),
             list_page_size=_env_int("CONFLUENCE_LIST_PAGE_SIZE", 200),
-            include_personal_spaces=_env_bool("CONFLUENCE_INCLUDE_PERSONAL_SPACES", False),
+            include_personal_spaces=env_bool("CONFLUENCE_INCLUDE_PERSONAL_SPACES", False),
             spaces=_env("CONFLUENCE_SPACES", ""),
             exclude_spaces=_env("CONFLUENCE_EXCLUDE_SPACES", ""),
             jira_base_url=_env("JIRA_BASE_URL"),
