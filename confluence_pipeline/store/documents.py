@@ -325,8 +325,8 @@ def ensure_vector_index(
     if conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()[0] is not None:
         return False
     with conn.transaction():
-        # A bulk build is much faster with room to sort in memory.
-        conn.execute("SET LOCAL maintenance_work_mem = '512MB'")
+        # A bulk build is much faster when the graph fits in memory (~800 MB at 100k × 1,536 dims).
+        conn.execute("SET LOCAL maintenance_work_mem = '1GB'")
         conn.execute(hnsw_index_sql(name, model, dimensions, hnsw))
     return True
 
