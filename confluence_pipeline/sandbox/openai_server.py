@@ -16,7 +16,6 @@ be injected from Python or over HTTP:
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import ipaddress
 import json
@@ -29,13 +28,14 @@ import uuid
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Final, Literal
 
 import numpy as np
 
 from confluence_pipeline.convert.tokens import count_tokens, get_encoding
 from confluence_pipeline.embed.local import LocalEmbedder
+from confluence_pipeline.sandbox.http import LoopbackHTTPServer
 
 __all__ = ["DEFAULT_MODELS", "FakeOpenAIServer", "RecordedRequest"]
 
@@ -117,9 +117,7 @@ class _ApiError(Exception):
         self.param = param
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+class _Server(LoopbackHTTPServer):
     fake: FakeOpenAIServer
 
 
@@ -129,18 +127,6 @@ class _Handler(BaseHTTPRequestHandler):
     # Idle keep-alive connections give up their thread after this long.
     timeout = 30
     server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        # Without it, small keep-alive responses wait ~40 ms for delayed ACKs (Nagle's algorithm).
-        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.server.fake._track(self.request, add=True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.fake._track(self.request, add=False)
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("fake openai: " + format, *args)
@@ -333,7 +319,6 @@ class FakeOpenAIServer:
         self._always: _Fault | None = None
         self._latency = 0.0
         self._embedders: dict[int, LocalEmbedder] = {}
-        self._connections: set[socket.socket] = set()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -367,11 +352,7 @@ class FakeOpenAIServer:
             return
         server.shutdown()
         server.server_close()
-        with self._lock:
-            connections = list(self._connections)
-        for conn in connections:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
+        server.close_connections()
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
@@ -520,13 +501,6 @@ class FakeOpenAIServer:
         }
 
     # internals used by the handler ------------------------------------------------------------------------------
-
-    def _track(self, conn: socket.socket, *, add: bool) -> None:
-        with self._lock:
-            if add:
-                self._connections.add(conn)
-            else:
-                self._connections.discard(conn)
 
     def _record(self, record: RecordedRequest) -> None:
         with self._lock:

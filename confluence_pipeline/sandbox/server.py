@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import hmac
 import ipaddress
 import json
-import socket
 import sys
 import threading
 import time
@@ -33,7 +31,7 @@ from dataclasses import asdict
 from datetime import datetime
 from email.utils import formatdate
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from random import Random
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
@@ -55,6 +53,7 @@ from confluence_pipeline.sandbox.cql import (
     sort_pages,
 )
 from confluence_pipeline.sandbox.faults import FaultInjector, RequestStats, SandboxClock
+from confluence_pipeline.sandbox.http import LoopbackHTTPServer
 from confluence_pipeline.sandbox.render import BodyFault, Renderer, expands_body, parse_expand
 
 DEFAULT_EMAIL = "sandbox@example.com"
@@ -97,43 +96,10 @@ _HTML_ERRORS = {
 }
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    request_queue_size = 256
-    allow_reuse_address = True
-
+class _HTTPServer(LoopbackHTTPServer):
     def __init__(self, address: tuple[str, int], sandbox: SandboxServer) -> None:
         self.sandbox = sandbox
-        self._connections: set[socket.socket] = set()
-        self._conn_lock = threading.Lock()
         super().__init__(address, _Handler)
-
-    def get_request(self) -> tuple[socket.socket, Any]:
-        conn, addr = super().get_request()
-        # Without TCP_NODELAY, small keep-alive responses wait ~40 ms for Nagle + delayed ACK (23 req/s here).
-        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        with self._conn_lock:
-            self._connections.add(conn)
-        return conn, addr
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._conn_lock:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that hangs up mid-response is normal (timeouts, killed syncs); anything else is a bug to show.
-        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
-            return
-        super().handle_error(request, client_address)
-
-    def close_connections(self) -> None:
-        with self._conn_lock:
-            conns = list(self._connections)
-        for conn in conns:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
 
 
 Route = tuple[str, Any, str, str]  # method, compiled regex, endpoint label, handler name

@@ -1,7 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import sandbox_settings
+from support import sandbox_settings
 
 from confluence_pipeline.confluence.client import ConfluenceClient, parse_retry_after
 from confluence_pipeline.confluence.cql import (

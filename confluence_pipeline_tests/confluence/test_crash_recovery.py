@@ -11,7 +11,7 @@ import time
 
 import psycopg
 import pytest
-from conftest import sandbox_settings
+from support import sandbox_settings
 
 from confluence_pipeline.confluence.client import ConfluenceClient
 from confluence_pipeline.confluence.sync import fetch_space, sync_space

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from conftest import sandbox_settings
+from support import sandbox_settings
 
 from confluence_pipeline.confluence.client import ConfluenceClient
 from confluence_pipeline.confluence.sync import discover_spaces, fetch_space, sync_space

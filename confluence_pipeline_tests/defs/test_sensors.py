@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import sandbox_settings
 from dagster import DagsterInstance, build_sensor_context
+from support import sandbox_settings
 
 from confluence_pipeline.confluence.client import ConfluenceClient
 from confluence_pipeline.confluence.sync import fetch_space, sync_space

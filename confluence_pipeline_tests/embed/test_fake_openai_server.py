@@ -106,7 +106,8 @@ def test_keep_alive_connections_use_tcp_nodelay(fake_openai: FakeOpenAIServer) -
     sdk = client(fake_openai)
     for _ in range(3):
         sdk.embeddings.create(model="text-embedding-3-small", input="x")
-    connections = list(fake_openai._connections)
+    assert fake_openai._server is not None
+    connections = fake_openai._server.open_connections()
     assert len(connections) == 1, "the SDK's keep-alive connection should be reused"
     assert connections[0].getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
     sdk.close()

@@ -1,0 +1,22 @@
+"""Helpers shared by test modules (a name of its own: `conftest` modules shadow each other on import)."""
+
+from __future__ import annotations
+
+
+def sandbox_settings(server: object, **overrides: object) -> object:
+    """ConfluenceSettings pointing at a sandbox, with short back-off so retries do not slow the suite."""
+    from confluence_pipeline.confluence.settings import ConfluenceSettings
+
+    values: dict[str, object] = {
+        "base_url": server.base_url,
+        "deployment": "cloud" if server.flavor == "cloud" else "datacenter",
+        "email": server.email,
+        "api_token": server.token,
+        "personal_access_token": None if server.flavor == "cloud" else server.token,
+        "rate_limit_rps": 1000.0,
+        "backoff_base_s": 0.01,
+        "backoff_max_s": 0.2,
+        "include_personal_spaces": True,
+    }
+    values.update(overrides)
+    return ConfluenceSettings(**values)
