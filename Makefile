@@ -34,7 +34,7 @@ dev: bootstrap
 	$(BIN)/confluence-pipeline dev
 
 bench: bootstrap
-	$(BIN)/confluence-pipeline bench
+	$(BIN)/python -m benchmarks
 
 lint: bootstrap
 	$(BIN)/ruff check .

@@ -167,10 +167,10 @@ def start_sandbox(*, pages: int, seed: int, flavor: str = "cloud", port: int | N
     next, and a second run of the demo finds nothing changed.
 
     Returns:
-        The running :class:`~confluence_pipeline.sandbox.server.SandboxServer`.
+        The running :class:`~confluence_sandbox.server.SandboxServer`.
     """
-    from confluence_pipeline.sandbox.corpus import generate_corpus
-    from confluence_pipeline.sandbox.server import SandboxServer
+    from confluence_sandbox.corpus import generate_corpus
+    from confluence_sandbox.server import SandboxServer
 
     port = port if port is not None else int(os.environ.get("SANDBOX_PORT", DEFAULT_SANDBOX_PORT))
     corpus = generate_corpus(pages, seed, flavor=flavor)

@@ -66,8 +66,8 @@ def conn(db_url: str) -> Iterator[psycopg.Connection]:
 @pytest.fixture
 def make_sandbox() -> Iterator[object]:
     """Factory for local Confluence sandboxes on free ports; all are stopped afterwards."""
-    from confluence_pipeline.sandbox.corpus import generate_corpus
-    from confluence_pipeline.sandbox.server import SandboxServer
+    from confluence_sandbox.corpus import generate_corpus
+    from confluence_sandbox.server import SandboxServer
 
     servers: list[SandboxServer] = []
 

@@ -16,7 +16,7 @@ Design, and why:
   only the rendered text: paragraphs, headings, emphasis, inline code (backtick-run handling), blockquotes, rules,
   divs, definition lists. Elements that must see their raw children (macros, links, images, tables, lists, task
   lists, ``pre``) get full-control handlers, because markdownify's bottom-up model would first render macro
-  parameters as text. Measured here (``python -m confluence_pipeline.convert.bench``): ~430 pages/s on one idle
+  parameters as text. Measured here (``python -m benchmarks.convert_speed``): ~430 pages/s on one idle
   core against ~60 for plain markdownify on the same pages, i.e. 7-8x, and the ratio holds under load.
 * **Bounded work.** Every step is linear in the input except re-indenting nested list/quote content, which is
   linear per nesting level; subtrees nested deeper than :data:`MAX_DEPTH` are flattened to text (with a warning)

@@ -17,7 +17,7 @@ graphs (dense semantic embeddings such as OpenAI's usually reach high recall at 
 
 * vector-only hit@5 over ~1,600 sandbox queries on 2,900 chunks: 0.71 at 40, 0.79 at 100, 0.93 at 200 (= exact);
   hybrid hit@5 0.94 at 40 and 0.95 at 100 (MRR 0.81 and 0.85): full-text carries most of it;
-* recall@10 of natural questions over 100k chunks (``python -m confluence_pipeline.store.bench_search``): 0.72–0.88
+* recall@10 of natural questions over 100k chunks (``python -m benchmarks.search_speed``): 0.72–0.88
   at 40, 0.82–0.99 at 100, 1.00 at 400;
 * hybrid p95 over 100k chunks on the embedded server (shared_buffers 128MB): about 11 ms at 40 and 14–15 ms at 100,
   against a 15 ms budget.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from confluence_pipeline.convert.fixtures import FixturePage, default_fixture_dir, load_fixture_pages
 from confluence_pipeline.convert.storage import ConvertContext, convert_storage
+from confluence_sandbox.real_pages import FixturePage, default_fixture_dir, load_fixture_pages
 
 CONTEXT = ConvertContext(
     page_id="42",

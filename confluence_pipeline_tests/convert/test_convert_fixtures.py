@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.fidelity import THRESHOLDS, measure_fidelity
 from confluence_pipeline.convert import xml
-from confluence_pipeline.convert.fidelity import THRESHOLDS, measure_fidelity
-from confluence_pipeline.convert.fixtures import FixturePage
 from confluence_pipeline.convert.storage import ConfluenceConverter, convert_storage
+from confluence_sandbox.real_pages import FixturePage
 
 GOLDEN = Path(__file__).parent / "golden"
 # UPDATE_CONVERT_GOLDEN=1 rewrites the golden files; review the diff before committing it.
@@ -84,7 +84,7 @@ def test_fidelity_thresholds_on_the_real_pages(fixture_pages: list[FixturePage])
 
 def test_fidelity_metrics_catch_a_poor_converter(fixture_pages: list[FixturePage]) -> None:
     # The measurement is only useful if it fails the failures the issue lists for plain markdownify.
-    from confluence_pipeline.convert.fidelity import plain_markdownify
+    from benchmarks.fidelity import plain_markdownify
 
     report = measure_fidelity(fixture_pages, converter=plain_markdownify)
     assert report.code_fenced == 0.0
@@ -95,7 +95,7 @@ def test_fidelity_metrics_catch_a_poor_converter(fixture_pages: list[FixturePage
 
 @pytest.mark.parametrize("layout", ["capture", "bundle"])
 def test_both_fixture_layouts_load(layout: str) -> None:
-    from confluence_pipeline.convert import fixtures
+    from confluence_sandbox import real_pages as fixtures
 
     folder = {"capture": fixtures._CANDIDATES[0], "bundle": fixtures._CANDIDATES[1]}[layout]
     if not folder.is_dir():

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from confluence_pipeline.convert.fixtures import FixturePage
 from confluence_pipeline.convert.references import References, extract_references
+from confluence_sandbox.real_pages import FixturePage
 
 BODY = """
 <p>See <ac:structured-macro ac:name="jira"><ac:parameter ac:name="server">System JIRA</ac:parameter>

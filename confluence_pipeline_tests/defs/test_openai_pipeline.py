@@ -11,8 +11,8 @@ from dagster import DagsterInstance, materialize
 from confluence_pipeline.defs.ingest.assets import ingest_assets
 from confluence_pipeline.defs.ingest.partitions import space_partitions
 from confluence_pipeline.defs.resources import build_resources
-from confluence_pipeline.sandbox.openai_server import FakeOpenAIServer
 from confluence_pipeline.store.documents import active_model
+from confluence_sandbox.openai_server import FakeOpenAIServer
 
 KEY = "sk-test-local"
 

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from confluence_pipeline.embed.openai_provider import OpenAIEmbedder
-from confluence_pipeline.sandbox.openai_server import FakeOpenAIServer
+from confluence_sandbox.openai_server import FakeOpenAIServer
 
 TEST_KEY = "sk-test-local-0123456789abcdef"
 

@@ -6,7 +6,7 @@ from confluence_pipeline.embed.base import EmbeddingError, scrub_secrets
 from confluence_pipeline.embed.factory import EmbeddingSettings, build_provider
 from confluence_pipeline.embed.local import LocalEmbedder
 from confluence_pipeline.embed.openai_provider import OpenAIEmbedder
-from confluence_pipeline.sandbox.openai_server import FakeOpenAIServer
+from confluence_sandbox.openai_server import FakeOpenAIServer
 
 from .conftest import TEST_KEY
 

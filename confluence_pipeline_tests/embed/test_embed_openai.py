@@ -11,7 +11,7 @@ from confluence_pipeline.convert.tokens import count_tokens
 from confluence_pipeline.embed.base import EmbeddingError, EmbeddingProvider
 from confluence_pipeline.embed.local import LocalEmbedder
 from confluence_pipeline.embed.openai_provider import OpenAIEmbedder, _parse_duration
-from confluence_pipeline.sandbox.openai_server import FakeOpenAIServer
+from confluence_sandbox.openai_server import FakeOpenAIServer
 
 from .conftest import TEST_KEY
 

@@ -11,7 +11,7 @@ import openai
 import pytest
 
 from confluence_pipeline.embed.local import LocalEmbedder
-from confluence_pipeline.sandbox.openai_server import FakeOpenAIServer
+from confluence_sandbox.openai_server import FakeOpenAIServer
 
 from .conftest import TEST_KEY
 

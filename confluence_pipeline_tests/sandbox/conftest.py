@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from confluence_pipeline.sandbox import SandboxServer, generate_corpus
+from confluence_sandbox import SandboxServer, generate_corpus
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUNDLED_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "confluence-cloud-pages"

@@ -12,7 +12,7 @@ import requests
 from atlassian import Confluence
 from requests import HTTPError
 
-from confluence_pipeline.sandbox.server import SandboxServer, is_loopback_client
+from confluence_sandbox.server import SandboxServer, is_loopback_client
 
 
 def admin(server: SandboxServer, method: str, path: str, json: object | None = None) -> requests.Response:

@@ -8,7 +8,7 @@ import sys
 
 import requests
 
-from confluence_pipeline.sandbox.cli import register
+from confluence_sandbox.cli import register
 
 
 def test_register_adds_sandbox_serve() -> None:
@@ -28,7 +28,7 @@ def test_register_adds_sandbox_serve() -> None:
 def test_module_serves_in_the_foreground_and_stops_on_sigterm() -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "confluence_pipeline.sandbox", "serve", "--port", "0", "--pages", "40",
+        [sys.executable, "-m", "confluence_sandbox", "serve", "--port", "0", "--pages", "40",
          "--flavor", "dc", "--context-path", "/confluence", "--token", "cli-token"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

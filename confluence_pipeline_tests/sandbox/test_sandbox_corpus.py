@@ -7,9 +7,9 @@ from html.entities import name2codepoint
 import pytest
 from lxml import etree
 
-from confluence_pipeline.sandbox import CorpusError, generate_corpus
-from confluence_pipeline.sandbox.corpus import EPOCH_MS, Corpus
-from confluence_pipeline.sandbox.fixtures import load_fixture_pages
+from confluence_sandbox import CorpusError, generate_corpus
+from confluence_sandbox.corpus import EPOCH_MS, Corpus
+from confluence_sandbox.fixtures import load_fixture_pages
 
 _XML_ENTITIES = {"amp", "lt", "gt", "quot", "apos"}
 _NS = (

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from confluence_pipeline.sandbox import generate_corpus
-from confluence_pipeline.sandbox.cql import (
+from confluence_sandbox import generate_corpus
+from confluence_sandbox.cql import (
     And,
     Clause,
     CqlError,
@@ -19,7 +19,7 @@ from confluence_pipeline.sandbox.cql import (
     parse_date_literal,
     tokenize,
 )
-from confluence_pipeline.sandbox.server import SandboxServer
+from confluence_sandbox.server import SandboxServer
 
 SEOUL = ZoneInfo("Asia/Seoul")
 

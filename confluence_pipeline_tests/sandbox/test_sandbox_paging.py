@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from atlassian import Confluence
 
-from confluence_pipeline.sandbox.server import SandboxServer
+from confluence_sandbox.server import SandboxServer
 
 
 def follow(conf: Confluence, path: str, params: dict[str, Any]) -> list[dict]:

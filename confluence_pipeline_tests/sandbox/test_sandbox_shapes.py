@@ -8,7 +8,7 @@ import socket
 import pytest
 from atlassian.errors import ApiError, ApiNotFoundError
 
-from confluence_pipeline.sandbox.server import SandboxServer
+from confluence_sandbox.server import SandboxServer
 
 ISO_MS_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 FULL = "body.storage,version,history,ancestors,space,metadata.labels,children.attachment,children.page"

@@ -9,8 +9,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from benchmarks.relevance import ingest_corpus
 from confluence_pipeline.store.migrate import apply_migrations
-from confluence_pipeline.store.relevance import ingest_corpus
 
 
 def new_database(socket_dir: str) -> str:

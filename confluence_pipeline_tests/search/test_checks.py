@@ -11,6 +11,7 @@ import psycopg
 import pytest
 from dagster import AssetSelection, DagsterInstance, materialize
 
+from benchmarks.relevance import ingest_server
 from confluence_pipeline.defs.ingest.assets import chunk_embeddings, ingest_assets
 from confluence_pipeline.defs.ingest.checks import ingest_checks
 from confluence_pipeline.defs.ingest.partitions import space_partitions
@@ -18,7 +19,6 @@ from confluence_pipeline.defs.resources import build_resources
 from confluence_pipeline.store import checks
 from confluence_pipeline.store import documents as docs
 from confluence_pipeline.store.db import connect
-from confluence_pipeline.store.relevance import ingest_server
 
 
 @pytest.fixture

@@ -1,16 +1,16 @@
 """Search relevance on the sandbox corpus: 30 written queries, Korean and English, through the real pipeline.
 
-The query → page pairs live in :mod:`confluence_pipeline.store.relevance` (``CASES``), where
-``python -m confluence_pipeline.store.relevance`` prints the same figures.
+The query → page pairs live in :mod:`benchmarks.relevance` (``CASES``), where
+``python -m benchmarks.relevance`` prints the same figures.
 """
 
 from __future__ import annotations
 
 import pytest
 
+from benchmarks.relevance import CASES, corpus_problems, evaluate, format_report, ingest_corpus
 from confluence_pipeline.embed.local import LocalEmbedder
 from confluence_pipeline.store.db import connect
-from confluence_pipeline.store.relevance import CASES, corpus_problems, evaluate, format_report, ingest_corpus
 
 
 def test_the_cases_are_thirty_and_in_both_languages() -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from confluence_pipeline.embed.local import LocalEmbedder
+from confluence_pipeline.search import hybrid as search_module
+from confluence_pipeline.search.hybrid import SearchFilters, search
 from confluence_pipeline.store import documents as docs
-from confluence_pipeline.store import search as search_module
 from confluence_pipeline.store.db import connect
 from confluence_pipeline.store.hnsw import HnswSettings, hnsw_index_sql
-from confluence_pipeline.store.search import SearchFilters, search
 
 PROVIDER = LocalEmbedder(log_selection=False)
 

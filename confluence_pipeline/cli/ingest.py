@@ -1,10 +1,9 @@
-"""``confluence-pipeline``: the command line (demo, dev, status, search, backfill, sandbox, convert, db, bench)."""
+"""The ingest commands: demo, dev, status, search, spaces, materialize, backfill, validate, db."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import subprocess
 import sys
@@ -13,76 +12,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from confluence_pipeline import localstack
-
-log = logging.getLogger("confluence_pipeline")
-
-WORKSPACE = str(localstack.PROJECT_ROOT / "workspace.yaml")
-
-
-def _tool(name: str) -> str:
-    """The path of a console script installed beside this Python (the venv's ``dagster``), else the bare name."""
-    candidate = os.path.join(os.path.dirname(sys.executable), name)
-    return candidate if os.path.exists(candidate) else name
-
-
-def _prepare(*, sandbox_pages: int | None = None, seed: int = 7, flavor: str = "cloud") -> Any:
-    """Start what the local stack needs (embedded Postgres, optionally the sandbox), migrate, set DAGSTER_HOME."""
-    from confluence_pipeline.store.migrate import apply_migrations
-
-    urls = localstack.ensure_database()
-    localstack.ensure_dagster_home()
-    apply_migrations(urls.app)
-    server = None
-    if sandbox_pages is not None and not os.environ.get("CONFLUENCE_BASE_URL"):
-        server = localstack.start_sandbox(pages=sandbox_pages, seed=seed, flavor=flavor)
-        print(f"local Confluence sandbox: {server.base_url} ({flavor}, {sandbox_pages} generated pages, seed {seed})")
-    return server
-
-
-def _register_spaces() -> list[str]:
-    from dagster import DagsterInstance
-
-    from confluence_pipeline.confluence.client import ConfluenceClient
-    from confluence_pipeline.confluence.settings import ConfluenceSettings
-    from confluence_pipeline.confluence.sync import discover_spaces
-    from confluence_pipeline.defs.ingest.partitions import space_partitions
-
-    client = ConfluenceClient(ConfluenceSettings.from_env())
-    client.check_access()
-    keys = [space.key for space in discover_spaces(client)]
-    instance = DagsterInstance.get()
-    known = set(instance.get_dynamic_partitions(space_partitions.name))
-    new = [key for key in keys if key not in known]
-    if new:
-        instance.add_dynamic_partitions(space_partitions.name, new)
-    return keys
-
-
-def _materialize(keys: Sequence[str], *, tags: dict[str, str], log_level: str = "INFO") -> dict[str, dict[str, Any]]:
-    """Materialize every ingest asset for each space through the Dagster instance (runs show in the UI)."""
-    from dagster import DagsterInstance, materialize
-
-    from confluence_pipeline.defs.ingest.assets import ingest_assets
-    from confluence_pipeline.defs.resources import build_resources
-
-    instance = DagsterInstance.get()
-    outcome: dict[str, dict[str, Any]] = {}
-    for key in keys:
-        result = materialize(
-            ingest_assets,
-            partition_key=key,
-            instance=instance,
-            resources=build_resources(),
-            tags=tags,
-            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-        )
-        print(f"  {key}: run {result.run_id} {'succeeded' if result.success else 'failed'}")
-        per_asset: dict[str, Any] = {"run_id": result.run_id}
-        for asset_def in ingest_assets:
-            for mat in result.asset_materializations_for_node(asset_def.op.name):
-                per_asset[mat.asset_key.to_user_string()] = {k: v.value for k, v in mat.metadata.items()}
-        outcome[key] = per_asset
-    return outcome
+from confluence_pipeline.cli.common import (
+    WORKSPACE,
+    materialize_spaces,
+    prepare,
+    query_provider,
+    register_spaces,
+    status_table,
+    tool,
+)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -90,12 +28,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from confluence_pipeline.store.db import connect
     from confluence_pipeline.store.status import space_status
 
-    server = _prepare(sandbox_pages=args.pages, seed=args.seed)
+    server = prepare(sandbox_pages=args.pages, seed=args.seed)
     try:
         started = time.monotonic()
-        keys = _register_spaces()
+        keys = register_spaces()
         print(f"spaces registered as partitions: {', '.join(keys)}")
-        outcome = _materialize(keys, tags={"confluence_pipeline/trigger": "demo"}, log_level="WARNING")
+        outcome = materialize_spaces(keys, tags={"confluence_pipeline/trigger": "demo"}, log_level="WARNING")
         seconds = time.monotonic() - started
         changed = sum(int(o["confluence_pages"].get("pages_written", 0)) for o in outcome.values())
         requests = sum(
@@ -120,26 +58,10 @@ def _sandbox_expectation(server: Any, keys: Sequence[str]) -> int | None:
     return sum(len(server.corpus.pages(space_key=key, statuses=["current"])) for key in keys)
 
 
-def _query_provider(conn: Any) -> Any:
-    """A provider for the model search serves (not necessarily the configured one, during a switch)."""
-    from confluence_pipeline.embed.base import EmbeddingError
-    from confluence_pipeline.embed.factory import EmbeddingSettings, provider_for_model
-    from confluence_pipeline.store.documents import active_model
-
-    active = active_model(conn)
-    if active is None:
-        return None
-    try:
-        return provider_for_model(EmbeddingSettings.from_env(), active[0], active[1])
-    except EmbeddingError as exc:
-        print(f"note: vector search is off ({exc}); showing full-text results only", file=sys.stderr)
-        return None
-
-
 def _sample_search(conn: Any, query: str) -> list[Any]:
-    from confluence_pipeline.store.search import search
+    from confluence_pipeline.search.hybrid import search
 
-    return search(conn, query, _query_provider(conn), k=1)
+    return search(conn, query, query_provider(conn), k=1)
 
 
 def _print_report(
@@ -155,7 +77,7 @@ def _print_report(
     rows = [r for r in rows if r.space_key in keys]
     pages = sum(r.pages for r in rows)
     print()
-    print(_table(rows))
+    print(status_table(rows))
     print()
     print(f"spaces:              {len(rows)}")
     if expected is not None:
@@ -178,54 +100,30 @@ def _print_report(
         print(f'sample search "{query}": no results')
 
 
-_STATUS_COLUMNS = (
-    ("space_key", "space"),
-    ("pages", "pages"),
-    ("pages_with_markdown", "markdown"),
-    ("chunks", "chunks"),
-    ("chunks_with_embeddings", "embedded"),
-    ("failed_pages", "failed"),
-    ("watermark", "watermark"),
-    ("last_sync_at", "last sync"),
-)
-
-
-def _table(rows: Sequence[Any]) -> str:
-    data = [
-        [str(getattr(r, attr) if getattr(r, attr) is not None else "-") for attr, _ in _STATUS_COLUMNS] for r in rows
-    ]
-    headers = [title for _, title in _STATUS_COLUMNS]
-    widths = [max(len(h), *(len(row[i]) for row in data)) if data else len(h) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines.extend("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in data)
-    return "\n".join(lines)
-
-
 def cmd_status(args: argparse.Namespace) -> int:
     """Print per-space counts."""
     from confluence_pipeline.store.db import connect
     from confluence_pipeline.store.status import space_status
 
-    _prepare()
+    prepare()
     with connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
         rows = space_status(conn, args.space)
     if args.json:
         print(json.dumps([r.as_dict() for r in rows], indent=2, ensure_ascii=False))
     else:
-        print(_table(rows) if rows else "no spaces synced yet: run `make demo` or materialize the ingest assets")
+        print(status_table(rows) if rows else "no spaces synced yet: run `make demo` or materialize the ingest assets")
     return 0
 
 
 def cmd_search(args: argparse.Namespace) -> int:
     """Hybrid search over the stored chunks."""
+    from confluence_pipeline.search.hybrid import SearchFilters, search
     from confluence_pipeline.store.db import connect
-    from confluence_pipeline.store.search import SearchFilters, search
 
-    _prepare()
+    prepare()
     filters = SearchFilters(space_key=args.space, label=args.label, under_page_id=args.under)
     with connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
-        results = search(conn, args.query, _query_provider(conn), k=args.k, filters=filters)
+        results = search(conn, args.query, query_provider(conn), k=args.k, filters=filters)
     if args.json:
         print(json.dumps([r.as_dict() for r in results], indent=2, ensure_ascii=False))
         return 0
@@ -240,11 +138,11 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_dev(args: argparse.Namespace) -> int:
     """Open the Dagster UI on the same local stack (``dagster dev -w workspace.yaml``)."""
-    server = _prepare(sandbox_pages=args.pages, seed=args.seed)
+    server = prepare(sandbox_pages=args.pages, seed=args.seed)
     try:
-        keys = _register_spaces()
+        keys = register_spaces()
         print(f"partitions: {', '.join(keys)}")
-        cmd = [_tool("dagster"), "dev", "-w", WORKSPACE, "-h", args.host, "-p", str(args.port)]
+        cmd = [tool("dagster"), "dev", "-w", WORKSPACE, "-h", args.host, "-p", str(args.port)]
         print("running:", " ".join(cmd))
         return subprocess.call(cmd, env=os.environ.copy())
     except KeyboardInterrupt:
@@ -256,20 +154,20 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
 def cmd_spaces(args: argparse.Namespace) -> int:
     """Discover spaces and register them as partitions."""
-    _prepare()
-    keys = _register_spaces()
+    prepare()
+    keys = register_spaces()
     print("\n".join(keys))
     return 0
 
 
 def cmd_materialize(args: argparse.Namespace) -> int:
     """Run the ingest assets for some spaces in this process, recorded in the Dagster instance."""
-    _prepare()
-    keys = _register_spaces() if args.all else args.space
+    prepare()
+    keys = register_spaces() if args.all else args.space
     if not keys:
         print("name spaces with --space KEY (repeatable) or use --all", file=sys.stderr)
         return 2
-    outcome = _materialize(keys, tags={"confluence_pipeline/trigger": "cli"})
+    outcome = materialize_spaces(keys, tags={"confluence_pipeline/trigger": "cli"})
     for key, per_asset in outcome.items():
         pages = per_asset.get("confluence_pages", {})
         print(f"{key}: run {per_asset['run_id']}: {pages.get('pages_written', 0)} page(s) written")
@@ -278,12 +176,12 @@ def cmd_materialize(args: argparse.Namespace) -> int:
 
 def cmd_backfill(args: argparse.Namespace) -> int:
     """Record a Dagster backfill of the ingest job (one queued run per space; the daemon launches them)."""
-    _prepare()
+    prepare()
     if not args.all and not args.spaces:
         print("name spaces with --spaces A,B or use --all", file=sys.stderr)
         return 2
-    _register_spaces()
-    cmd = [_tool("dagster"), "job", "backfill", "-w", WORKSPACE, "-j", "confluence_ingest", "--noprompt"]
+    register_spaces()
+    cmd = [tool("dagster"), "job", "backfill", "-w", WORKSPACE, "-j", "confluence_ingest", "--noprompt"]
     cmd += ["--all", "all"] if args.all else ["--partitions", args.spaces]
     print("running:", " ".join(cmd))
     code = subprocess.call(cmd, env=os.environ.copy())
@@ -294,8 +192,8 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Run ``dagster definitions validate`` on the code location, against the configured instance."""
-    _prepare()
-    return subprocess.call([_tool("dagster"), "definitions", "validate", "-w", WORKSPACE], env=os.environ.copy())
+    prepare()
+    return subprocess.call([tool("dagster"), "definitions", "validate", "-w", WORKSPACE], env=os.environ.copy())
 
 
 def cmd_db(args: argparse.Namespace) -> int:
@@ -316,19 +214,8 @@ def cmd_db(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    """Run the benchmark and print its figures."""
-    from confluence_pipeline import bench
-
-    return bench.main(args)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (exposed for tests)."""
-    parser = argparse.ArgumentParser(prog="confluence-pipeline", description=__doc__)
-    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO")
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def register(sub: Any) -> None:
+    """Add the ingest commands to the CLI's subparsers."""
     demo = sub.add_parser("demo", help="run the whole pipeline on the local stack and print a report")
     demo.add_argument("--pages", type=int, default=int(os.environ.get("SANDBOX_PAGES", "500")))
     demo.add_argument("--seed", type=int, default=int(os.environ.get("SANDBOX_SEED", "7")))
@@ -375,40 +262,3 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="the embedded PostgreSQL")
     db.add_argument("action", choices=["url", "migrate", "stop"])
     db.set_defaults(func=cmd_db)
-
-    bench_parser = sub.add_parser("bench", help="benchmark: full sync pages/s, peak memory, refresh cost")
-    bench_parser.add_argument("--pages", type=int, nargs="+", default=[4000, 40000])
-    bench_parser.add_argument("--seed", type=int, default=11)
-    bench_parser.set_defaults(func=cmd_bench)
-
-    from confluence_pipeline.convert import cli as convert_cli
-    from confluence_pipeline.sandbox import cli as sandbox_cli
-
-    sandbox_cli.register(sub)
-    convert_cli.register(sub)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``confluence-pipeline``."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
-    try:
-        return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:
-        from confluence_pipeline.confluence.errors import ConfluenceError
-        from confluence_pipeline.store.db import DatabaseError
-
-        if isinstance(exc, ConfluenceError | DatabaseError | ValueError | RuntimeError) and not args.verbose:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-        raise
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 
-from confluence_pipeline.sandbox.corpus import format_instant
+from confluence_sandbox.corpus import format_instant
 
 ERROR_STATUSES = (500, 502, 503, 504)
 

@@ -35,7 +35,7 @@ import numpy as np
 
 from confluence_pipeline.convert.tokens import count_tokens, get_encoding
 from confluence_pipeline.embed.local import LocalEmbedder
-from confluence_pipeline.sandbox.http import LoopbackHTTPServer
+from confluence_sandbox.http import LoopbackHTTPServer
 
 __all__ = ["DEFAULT_MODELS", "FakeOpenAIServer", "RecordedRequest"]
 

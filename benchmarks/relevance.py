@@ -11,7 +11,7 @@ full-text search and the lexical local embedder cannot match those, and they mis
 semantic embedding model). A case counts as a hit when the expected page is among the first five
 results.
 
-Run ``python -m confluence_pipeline.store.relevance`` for the three figures (it builds a throw-away database on the
+Run ``python -m benchmarks.relevance`` for the three figures (it builds a throw-away database on the
 pipeline's PostgreSQL server). The test ``confluence_pipeline_tests/search/test_relevance.py`` runs the same
 evaluation and requires hybrid search to reach 90%.
 """
@@ -28,7 +28,7 @@ from typing import Any
 import psycopg
 
 from confluence_pipeline.embed.base import EmbeddingProvider
-from confluence_pipeline.store.search import MODES, search
+from confluence_pipeline.search.hybrid import MODES, search
 
 CORPUS_PAGES = 600
 CORPUS_SEED = 42
@@ -156,8 +156,8 @@ def ingest_corpus(db_url: str, pages: int = CORPUS_PAGES, seed: int = CORPUS_SEE
     Returns:
         The corpus (to look pages up).
     """
-    from confluence_pipeline.sandbox.corpus import generate_corpus
-    from confluence_pipeline.sandbox.server import SandboxServer
+    from confluence_sandbox.corpus import generate_corpus
+    from confluence_sandbox.server import SandboxServer
 
     corpus = generate_corpus(pages, seed)
     with SandboxServer(corpus) as server:
@@ -174,7 +174,7 @@ def ingest_server(db_url: str, server: Any, provider: EmbeddingProvider | None =
 
     Args:
         db_url: the pipeline database.
-        server: a running :class:`~confluence_pipeline.sandbox.server.SandboxServer`.
+        server: a running :class:`~confluence_sandbox.server.SandboxServer`.
         provider: the embedder.
     """
     from confluence_pipeline.confluence.sync import discover_spaces
@@ -275,14 +275,14 @@ def format_report(report: RelevanceReport, *, misses: bool = True) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``python -m confluence_pipeline.store.relevance [--quiet]``; prints the figures."""
-    parser = argparse.ArgumentParser(prog="python -m confluence_pipeline.store.relevance", description=__doc__,
+    """Command line: ``python -m benchmarks.relevance [--quiet]``; prints the figures."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.relevance", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--quiet", action="store_true", help="figures only, without the misses")
     args = parser.parse_args(argv)
+    from benchmarks.search_speed import fresh_database
     from confluence_pipeline import localstack
     from confluence_pipeline.embed.local import LocalEmbedder
-    from confluence_pipeline.store.bench_search import fresh_database
     from confluence_pipeline.store.db import connect
 
     started = time.monotonic()

@@ -4,7 +4,7 @@ Two layouts are read:
 
 * the original capture (``shared/fixtures/confluence-cloud-pages/<id>/page.xhtml`` with ``page.v1.yaml`` and
   ``attachments.v1.yaml``), and
-* the sandbox bundle in this repository (``confluence_pipeline/sandbox/fixtures/<id>.xhtml`` + ``pages.json``).
+* the sandbox bundle in this repository (``confluence_sandbox/fixtures/<id>.xhtml`` + ``pages.json``).
 
 Both give the same :class:`FixturePage`: the body and a :class:`ConvertContext` like the one the pipeline builds
 (site ``https://querypie.atlassian.net/wiki``, space ``QM``, attachment download URLs without their version query).
@@ -25,10 +25,10 @@ FIXTURE_BASE_URL = "https://querypie.atlassian.net/wiki"
 FIXTURE_SPACE = "QM"
 FIXTURES_ENV = "CONVERT_FIXTURES_DIR"
 
-_REPO_ROOT = Path(__file__).resolve().parents[2]
+_REPO_ROOT = Path(__file__).resolve().parents[1]
 _CANDIDATES = (
     _REPO_ROOT.parent / "shared" / "fixtures" / "confluence-cloud-pages",
-    _REPO_ROOT / "confluence_pipeline" / "sandbox" / "fixtures",
+    _REPO_ROOT / "confluence_sandbox" / "fixtures",
 )
 
 

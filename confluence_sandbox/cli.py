@@ -10,8 +10,8 @@ import time
 from types import FrameType
 from typing import Any
 
-from confluence_pipeline.sandbox.corpus import generate_corpus
-from confluence_pipeline.sandbox.server import DEFAULT_EMAIL, DEFAULT_TOKEN, SandboxServer
+from confluence_sandbox.corpus import generate_corpus
+from confluence_sandbox.server import DEFAULT_EMAIL, DEFAULT_TOKEN, SandboxServer
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
@@ -118,7 +118,7 @@ def serve_command(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m confluence_pipeline.sandbox``.
+    """Entry point of ``python -m confluence_sandbox``.
 
     Args:
         argv: Arguments (default: ``sys.argv[1:]``).
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     Returns:
         The exit code.
     """
-    parser = argparse.ArgumentParser(prog="python -m confluence_pipeline.sandbox", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m confluence_sandbox", description=__doc__)
     commands = parser.add_subparsers(dest="sandbox_command", metavar="COMMAND")
     commands.required = True
     _add_serve(commands)

@@ -1,6 +1,6 @@
 r"""How faithfully the converter keeps what readers see on real pages, and nothing else.
 
-Run ``python -m confluence_pipeline.convert.fidelity [--baseline] [FIXTURE_DIR]``; it prints one row per page and
+Run ``python -m benchmarks.fidelity [--baseline] [FIXTURE_DIR]``; it prints one row per page and
 the totals, and exits non-zero when a threshold of :data:`THRESHOLDS` is missed (``--baseline`` first prints the
 same table for plain ``markdownify.markdownify``, which shows the metrics do catch the failures the issue lists).
 Tests call :func:`measure_fidelity`.
@@ -47,9 +47,9 @@ from urllib.parse import unquote, unquote_plus
 import markdownify
 from lxml import etree
 
-from confluence_pipeline.convert.fixtures import FixturePage, load_fixture_pages
 from confluence_pipeline.convert.storage import ConvertContext, convert_storage
 from confluence_pipeline.convert.xml import ac, parse_storage, qname, ri
+from confluence_sandbox.real_pages import FixturePage, load_fixture_pages
 
 Converter = Callable[[str, ConvertContext], str]
 

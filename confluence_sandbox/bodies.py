@@ -18,7 +18,7 @@ from html import escape
 from random import Random
 from typing import Any
 
-from confluence_pipeline.sandbox.topics import Subject, Topic, Variant
+from confluence_sandbox.topics import Subject, Topic, Variant
 
 
 @dataclass(frozen=True, slots=True)

@@ -183,7 +183,7 @@ class Topic:
         key: Stable identifier (``runbook_en``).
         lang: Main language of the page text (``en`` or ``ko``).
         kind: Subject kind it is written about.
-        shape: Body layout used by :mod:`confluence_pipeline.sandbox.bodies`.
+        shape: Body layout used by :mod:`confluence_sandbox.bodies`.
         section: Title of the section page that groups these pages in a space.
         folder: Title template of a per-subject folder page under the section.
         labels: Labels every page of the topic carries.

@@ -1,6 +1,6 @@
 """Confluence REST v1 JSON shapes for the sandbox's spaces, pages, attachments, users and collections.
 
-Shapes follow real responses (``confluence_pipeline/sandbox/fixtures`` holds real Cloud ones): key names, nesting,
+Shapes follow real responses (``confluence_sandbox/fixtures`` holds real Cloud ones): key names, nesting,
 ``_expandable`` and ``_links``. Cloud and Data Center differ where the real products differ: Cloud users carry
 ``accountId``/``publicName``/``accountType``, Data Center users ``username``/``userKey``; Cloud content carries
 ``ari``/``base64EncodedAri``/``macroRenderedOutput`` and ``editui``/``edituiv2`` links, Data Center content an
@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-from confluence_pipeline.sandbox.corpus import Attachment, Corpus, Page, Space, User, format_instant
+from confluence_sandbox.corpus import Attachment, Corpus, Page, Space, User, format_instant
 
 ExpandTree = dict[str, "ExpandTree"]
 

@@ -7,7 +7,7 @@ pages take a few megabytes and build in about a second.
 
 Finding pages for search queries
 --------------------------------
-Generated pages are the combination (topic, subject, variant) from :mod:`confluence_pipeline.sandbox.topics`:
+Generated pages are the combination (topic, subject, variant) from :mod:`confluence_sandbox.topics`:
 "Runbook: payment-gateway consumer lag", "order-service 카나리 배포 가이드", "orders_daily 백필 절차" …
 Each combination is handed out once before any repeats, and every page also carries a unique code (an error code
 such as ``PAYGW-E1417``, a data-quality check id or a policy id) and a unique Jira key. To write search-relevance
@@ -39,9 +39,9 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from confluence_pipeline.sandbox import bodies
-from confluence_pipeline.sandbox.fixtures import load_fixture_pages
-from confluence_pipeline.sandbox.topics import (
+from confluence_sandbox import bodies
+from confluence_sandbox.fixtures import load_fixture_pages
+from confluence_sandbox.topics import (
     SPACE_TOPICS,
     SUBJECTS_BY_KIND,
     TOPIC_INDEX,

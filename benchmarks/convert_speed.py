@@ -1,6 +1,6 @@
 """Converter and chunker throughput on the real pages, single core.
 
-``python -m confluence_pipeline.convert.bench [--seconds N] [FIXTURE_DIR]`` prints pages/s of
+``python -m benchmarks.convert_speed [--seconds N] [FIXTURE_DIR]`` prints pages/s of
 :func:`convert_storage` and of plain ``markdownify.markdownify`` on the same pages, and chunks/s of
 :func:`chunk_markdown` on the converted Markdown. Each figure repeats the whole page set until ``seconds`` have
 passed, in this process only, so it is a per-core number.
@@ -17,9 +17,9 @@ from pathlib import Path
 import markdownify
 
 from confluence_pipeline.convert.chunking import chunk_markdown
-from confluence_pipeline.convert.fixtures import FixturePage, load_fixture_pages
 from confluence_pipeline.convert.storage import convert_storage
 from confluence_pipeline.convert.tokens import get_encoding
+from confluence_sandbox.real_pages import FixturePage, load_fixture_pages
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The process exit code.
     """
-    parser = argparse.ArgumentParser(prog="python -m confluence_pipeline.convert.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.convert_speed", description=__doc__)
     parser.add_argument("fixture_dir", nargs="?", type=Path, help="real pages (default: the shared fixtures)")
     parser.add_argument("--seconds", type=float, default=3.0, help="time per measurement (default 3)")
     args = parser.parse_args(argv)

@@ -37,14 +37,14 @@ from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
-from confluence_pipeline.sandbox.corpus import (
+from confluence_sandbox.corpus import (
     STATUSES,
     Corpus,
     CorpusError,
     Page,
     format_instant,
 )
-from confluence_pipeline.sandbox.cql import (
+from confluence_sandbox.cql import (
     CqlError,
     EvalContext,
     compile_query,
@@ -52,9 +52,9 @@ from confluence_pipeline.sandbox.cql import (
     parse_cql,
     sort_pages,
 )
-from confluence_pipeline.sandbox.faults import FaultInjector, RequestStats, SandboxClock
-from confluence_pipeline.sandbox.http import LoopbackHTTPServer
-from confluence_pipeline.sandbox.render import BodyFault, Renderer, expands_body, parse_expand
+from confluence_sandbox.faults import FaultInjector, RequestStats, SandboxClock
+from confluence_sandbox.http import LoopbackHTTPServer
+from confluence_sandbox.render import BodyFault, Renderer, expands_body, parse_expand
 
 DEFAULT_EMAIL = "sandbox@example.com"
 DEFAULT_TOKEN = "sandbox-token"
@@ -409,7 +409,7 @@ class SandboxServer:
         self.request_stats.reset()
 
     def set_faults(self, **faults: Any) -> dict[str, Any]:
-        """Set faults (see :class:`~confluence_pipeline.sandbox.faults.FaultSettings`); None/0/[] turns one off.
+        """Set faults (see :class:`~confluence_sandbox.faults.FaultSettings`); None/0/[] turns one off.
 
         Returns:
             All fault settings after the change.

@@ -12,13 +12,13 @@ On a fresh database of the pipeline's PostgreSQL server (the embedded one unless
    as the embedding stage does for bulk loads; then the chunk sets go live. Embedding time is not counted.
 4. HNSW build: the model's index over the loaded rows, with ``maintenance_work_mem`` = 1GB so that the graph of
    100k × 1,536 floats (~800 MB) is built in memory; with less, pgvector spills and builds several times slower.
-5. Search: :func:`~confluence_pipeline.store.search.search` in process (query embedding included), k=10, for natural
+5. Search: :func:`~confluence_pipeline.search.hybrid.search` in process (query embedding included), k=10, for natural
    queries from the corpus (Korean and English, half of them naming a page's error or policy code) in each mode, and
    hybrid with a space filter, after one untimed pass. Recall of the HNSW half is measured against an exact scan
    for a sample of questions and of code queries.
 6. Update: 1% of the chunks get new text: staged, embedded (inserted into the existing index) and swapped live.
 
-Figures are printed, never asserted. Run: ``python -m confluence_pipeline.store.bench_search [--chunks N]``.
+Figures are printed, never asserted. Run: ``python -m benchmarks.search_speed [--chunks N]``.
 """
 
 from __future__ import annotations
@@ -41,10 +41,10 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from confluence_pipeline.embed.local import LocalEmbedder
+from confluence_pipeline.search.hybrid import SearchFilters, search
 from confluence_pipeline.store import documents as docs
 from confluence_pipeline.store.db import connect
 from confluence_pipeline.store.hnsw import HnswSettings, hnsw_index_sql
-from confluence_pipeline.store.search import SearchFilters, search
 
 MAINTENANCE_WORK_MEM = "1GB"
 _DOCS_PER_BATCH = 400
@@ -114,7 +114,7 @@ _corpus_cache: dict[tuple[int, int], Any] = {}
 
 
 def _corpus(pages: int, seed: int) -> Any:
-    from confluence_pipeline.sandbox.corpus import generate_corpus
+    from confluence_sandbox.corpus import generate_corpus
 
     key = (pages, seed)
     if key not in _corpus_cache:
@@ -401,7 +401,7 @@ def _recall(
 
 def _plans(conn: psycopg.Connection, provider: LocalEmbedder, query: tuple[str, str], dims: int) -> dict[str, str]:
     """EXPLAIN ANALYZE of the vector half as search runs it, without and with a space filter (vector elided)."""
-    from confluence_pipeline.store import search as search_module
+    from confluence_pipeline.search import hybrid as search_module
 
     out = {}
     for label, filters in (("unfiltered", SearchFilters()), ("space filter", SearchFilters(space_key=query[1]))):
@@ -505,8 +505,8 @@ def print_report(report: BenchReport, settings: BenchSettings, *, explain: bool 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``python -m confluence_pipeline.store.bench_search [--chunks N] [--dims D] [--queries Q]``."""
-    parser = argparse.ArgumentParser(prog="python -m confluence_pipeline.store.bench_search", description=__doc__,
+    """Command line: ``python -m benchmarks.search_speed [--chunks N] [--dims D] [--queries Q]``."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.search_speed", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--chunks", type=int, default=BenchSettings.chunks)
     parser.add_argument("--dims", type=int, default=BenchSettings.dimensions)

@@ -114,7 +114,7 @@ def worker_main(db_url: str) -> int:
 
 def _pipeline_once(db_url: str, env: dict[str, str]) -> dict[str, Any]:
     proc = subprocess.run(
-        [sys.executable, "-m", "confluence_pipeline.bench", "worker", db_url],
+        [sys.executable, "-m", "benchmarks.full_sync", "worker", db_url],
         env=env,
         capture_output=True,
         text=True,
@@ -127,7 +127,7 @@ def _pipeline_once(db_url: str, env: dict[str, str]) -> dict[str, Any]:
 
 def _start_sandbox(pages: int, seed: int, port: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "confluence_pipeline.sandbox", "serve", "--port", str(port), "--pages", str(pages),
+        [sys.executable, "-m", "confluence_sandbox", "serve", "--port", str(port), "--pages", str(pages),
          "--seed", str(seed)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -236,14 +236,11 @@ def main(args: argparse.Namespace) -> int:
         report = bench_size(pages, args.seed)
         _print_size(report)
         reports.append(report)
-    try:
-        from confluence_pipeline.convert import bench as convert_bench
+    from benchmarks import convert_speed as convert_bench
+    from benchmarks.search_speed import main as search_bench
 
-        print()
-        convert_bench.main([])
-    except ImportError:
-        pass
-    from confluence_pipeline.store.bench_search import main as search_bench
+    print()
+    convert_bench.main([])
 
     search_bench([])
     return 0
@@ -252,5 +249,5 @@ def main(args: argparse.Namespace) -> int:
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "worker":
         sys.exit(worker_main(sys.argv[2]))
-    print("usage: python -m confluence_pipeline.bench worker DB_URL (use `confluence-pipeline bench`)", file=sys.stderr)
+    print("usage: python -m benchmarks.full_sync worker DB_URL (or run `make bench`)", file=sys.stderr)
     sys.exit(2)

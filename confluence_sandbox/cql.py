@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
-    from confluence_pipeline.sandbox.corpus import Corpus, Page
+    from confluence_sandbox.corpus import Corpus, Page
 
 _MINUTE_MS = 60_000
 

@@ -1,8 +1,0 @@
-"""``python -m confluence_pipeline.sandbox serve --port P --pages N --seed S``: run the local Confluence."""
-
-import sys
-
-from confluence_pipeline.sandbox.cli import main
-
-if __name__ == "__main__":
-    sys.exit(main())
