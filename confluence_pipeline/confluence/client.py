@@ -10,13 +10,10 @@ it ``int()``-parses ``Retry-After`` (crashing on HTTP dates) and retries forever
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
@@ -33,6 +30,7 @@ from confluence_pipeline.confluence.errors import (
 )
 from confluence_pipeline.confluence.ratelimit import RateLimiter, shared_limiter
 from confluence_pipeline.confluence.settings import ConfluenceSettings
+from confluence_pipeline.lib.retry import parse_retry_after, wait_hint_or_backoff
 
 log = logging.getLogger(__name__)
 
@@ -73,30 +71,8 @@ class _Retryable(Exception):
         self.retry_after = retry_after
 
 
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Parse a ``Retry-After`` header given in seconds or as an HTTP date.
-
-    Args:
-        value: the header value.
-        now: the current time (for tests).
-
-    Returns:
-        Seconds to wait (never negative), or None when absent or unreadable.
-    """
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+def _retry_after_of(exc: BaseException | None) -> float | None:
+    return exc.retry_after if isinstance(exc, _Retryable) else None
 
 
 def _is_throttle(response: requests.Response) -> bool:
@@ -172,7 +148,10 @@ class ConfluenceClient:
         retries = self.settings.max_retries if max_retries is None else max_retries
         retrying = Retrying(
             stop=stop_after_attempt(retries + 1),
-            wait=self._wait,
+            # Retry-After is honoured as sent (the shared limiter also pauses for it), capped like the back-off.
+            wait=wait_hint_or_backoff(
+                _retry_after_of, base_s=self.settings.backoff_base_s, max_s=self.settings.backoff_max_s
+            ),
             retry=retry_if_exception_type(_Retryable),
             before_sleep=self._before_sleep,
             reraise=True,
@@ -192,15 +171,6 @@ class ConfluenceClient:
                 attempts=attempts,
             ) from None
         raise AssertionError("unreachable")  # pragma: no cover
-
-    def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        retry_after = getattr(exc, "retry_after", None)
-        if retry_after is not None:
-            return min(retry_after, self.settings.backoff_max_s)
-        # Exponential back-off with full jitter keeps many workers from retrying in lock-step.
-        ceiling = min(self.settings.backoff_max_s, self.settings.backoff_base_s * 2 ** (state.attempt_number - 1))
-        return random.uniform(ceiling / 2, ceiling)
 
     def _before_sleep(self, state: RetryCallState) -> None:
         wait = state.next_action.sleep if state.next_action else 0.0
@@ -323,5 +293,4 @@ __all__ = [
     "ConfluenceClient",
     "ConfluenceError",
     "RequestStats",
-    "parse_retry_after",
 ]

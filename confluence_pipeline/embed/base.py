@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -10,35 +9,14 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from confluence_pipeline.lib.redact import scrub_secrets
+
 __all__ = [
     "EmbedStats",
     "EmbeddingError",
     "EmbeddingProvider",
     "l2_normalize",
-    "scrub_secrets",
 ]
-
-# Key-shaped strings are masked even when the exact key is unknown (e.g. a server echoing a different key).
-_KEY_PATTERN = re.compile(r"\b(sk|rk|pk)-[A-Za-z0-9_\-*]{6,}")
-_BEARER_PATTERN = re.compile(r"(?i)(bearer\s+)[^\s\"',;]+")
-
-
-def scrub_secrets(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """Remove secrets from a message before it is logged or raised.
-
-    Args:
-        text: The message, possibly quoting a server response or a request.
-        secrets: Exact secret values to mask (e.g. the API key). Empty and very short values are ignored
-            because masking them would mangle ordinary text without protecting anything.
-
-    Returns:
-        The message with every given secret, every ``sk-…``-shaped key and every bearer token replaced by ``***``.
-    """
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    text = _KEY_PATTERN.sub(lambda m: f"{m.group(1)}-***", text)
-    return _BEARER_PATTERN.sub(lambda m: f"{m.group(1)}***", text)
 
 
 class EmbeddingError(RuntimeError):

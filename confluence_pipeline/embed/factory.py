@@ -8,9 +8,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Final, Literal, cast
-from urllib.parse import urlsplit, urlunsplit
 
 from confluence_pipeline.embed.base import EmbeddingError, EmbeddingProvider
+from confluence_pipeline.lib.redact import redact_userinfo
 
 __all__ = ["EmbeddingSettings", "build_provider", "provider_for_model"]
 
@@ -70,7 +70,7 @@ class EmbeddingSettings:
             if item.name in _SECRET_FIELDS and value:
                 shown.append(f"{item.name}='***'")
             elif item.name == "base_url" and value:
-                shown.append(f"{item.name}={_without_userinfo(value)!r}")
+                shown.append(f"{item.name}={redact_userinfo(value)!r}")
             else:
                 shown.append(f"{item.name}={value!r}")
         return f"EmbeddingSettings({', '.join(shown)})"
@@ -195,10 +195,3 @@ def provider_for_model(settings: EmbeddingSettings, model: str, dimensions: int)
     if local:
         return build_provider(replace(settings, provider="local", local_dimensions=int(local.group(1))))
     return build_provider(replace(settings, provider="openai", model=model, dimensions=dimensions))
-
-
-def _without_userinfo(url: str) -> str:
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=f"***@{parts.netloc.rsplit('@', 1)[1]}"))

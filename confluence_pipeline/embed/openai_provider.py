@@ -1,26 +1,22 @@
 """Embeddings from OpenAI or any OpenAI-compatible server (Ollama, vLLM, TEI, LiteLLM, ...) through the openai SDK.
 
 Batches are bounded by input count and by tokens, inputs over the model's limit are truncated, batches run with
-bounded concurrency, and transient failures (429, 5xx, 408/409, network) are retried here rather than inside the
-SDK (its own ``max_retries`` is 0) so that every request and retry is counted and the server's rate-limit headers
-decide the wait. Responses are parsed from the raw JSON, accepting base64 or float vectors and ignoring fields only
-OpenAI sends, so compatible servers work too.
+bounded concurrency (:mod:`~confluence_pipeline.embed.openai_batching`), and transient failures (429, 5xx, 408/409,
+network) are retried here rather than inside the SDK (its own ``max_retries`` is 0) so that every request and retry
+is counted and the server's rate-limit headers decide the wait (:mod:`~confluence_pipeline.embed.openai_retries`).
+Responses are parsed from the raw JSON, accepting base64 or float vectors and ignoring fields only OpenAI sends, so
+compatible servers work too.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import email.utils
 import json
 import logging
-import math
-import random
-import re
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
@@ -35,8 +31,11 @@ from tenacity import (
     stop_when_event_set,
 )
 
-from confluence_pipeline.convert.tokens import count_tokens, truncate_tokens
-from confluence_pipeline.embed.base import EmbeddingError, EmbedStats, l2_normalize, scrub_secrets
+from confluence_pipeline.embed.base import EmbeddingError, EmbedStats, l2_normalize
+from confluence_pipeline.embed.openai_batching import Aborted, plan_batches, prepare_inputs, run_batches
+from confluence_pipeline.embed.openai_retries import error_detail, is_transient, mentions_encoding, server_wait_s
+from confluence_pipeline.lib.redact import scrub_secrets
+from confluence_pipeline.lib.retry import wait_hint_or_backoff
 
 __all__ = ["OpenAIEmbedder", "supports_dimensions_param"]
 
@@ -45,8 +44,6 @@ log = logging.getLogger(__name__)
 OPENAI_BASE_URL: Final = "https://api.openai.com/v1"
 # Sent when a compatible server needs no key: the SDK insists on one, and such servers ignore the header.
 _NO_KEY_PLACEHOLDER: Final = "no-key-required"
-_DURATION_PART: Final = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
-_DETAIL_LIMIT: Final = 300
 
 
 def supports_dimensions_param(model: str) -> bool:
@@ -59,95 +56,6 @@ def supports_dimensions_param(model: str) -> bool:
         True for the text-embedding-3 family (and later OpenAI models named alike), False otherwise.
     """
     return "text-embedding-3" in model.lower()
-
-
-class _Aborted(Exception):
-    """Another batch of the same call failed; stop this one without spending more requests."""
-
-
-def _parse_duration(value: str) -> float | None:
-    """Parse OpenAI's reset durations such as ``20ms``, ``1.5s`` or ``6m0s`` into seconds."""
-    value = value.strip()
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    parts = _DURATION_PART.findall(value)
-    if not parts or "".join(n + u for n, u in parts) != value:
-        return None
-    scale = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-    return sum(float(number) * scale[unit] for number, unit in parts)
-
-
-def _server_wait_s(exc: BaseException | None) -> float | None:
-    """Return how long the server asked us to wait before retrying, in seconds, or None when it did not say."""
-    if not isinstance(exc, openai.APIStatusError):
-        return None
-    headers = exc.response.headers
-    for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        raw = headers.get(name)
-        if raw is None:
-            continue
-        try:
-            seconds = float(raw) / divisor
-        except ValueError:
-            if name == "retry-after":
-                try:
-                    when = email.utils.parsedate_to_datetime(raw)
-                except (TypeError, ValueError):
-                    continue
-                return max(0.0, when.timestamp() - time.time())
-            continue
-        if math.isfinite(seconds) and seconds >= 0:
-            return seconds
-    if exc.status_code != 429:
-        return None
-    # Without Retry-After, OpenAI's reset headers say when the exhausted budget (requests or tokens) refills.
-    resets: dict[str, float] = {}
-    for kind in ("requests", "tokens"):
-        raw = headers.get(f"x-ratelimit-reset-{kind}")
-        seconds = _parse_duration(raw) if raw else None
-        if seconds is not None:
-            resets[kind] = seconds
-    if not resets:
-        return None
-    exhausted = [s for kind, s in resets.items() if headers.get(f"x-ratelimit-remaining-{kind}", "").strip() == "0"]
-    return max(exhausted or resets.values())
-
-
-def _is_transient(exc: BaseException) -> bool:
-    """Tell whether a failure may go away by itself, so that the same request is worth repeating."""
-    if isinstance(exc, openai.APIConnectionError):
-        return True
-    if not isinstance(exc, openai.APIStatusError):
-        return False
-    should_retry = exc.response.headers.get("x-should-retry")
-    if should_retry in ("true", "false"):
-        return should_retry == "true"
-    if exc.status_code == 429 and _error_code(exc) == "insufficient_quota":
-        return False
-    return exc.status_code in (408, 409, 429) or exc.status_code >= 500
-
-
-def _error_code(exc: openai.APIStatusError) -> str | None:
-    body = exc.body
-    if isinstance(body, dict):
-        code = body.get("code") or body.get("type")
-        return str(code) if code is not None else None
-    return None
-
-
-def _error_detail(exc: openai.APIStatusError) -> str:
-    """Return the server's own error message, shortened, for context in our message."""
-    body = exc.body
-    message: object = None
-    if isinstance(body, dict):
-        message = body.get("message") or body.get("error") or body.get("detail")
-    elif isinstance(body, str):
-        message = body
-    text = str(message) if message else ""
-    text = " ".join(text.split())
-    return text[:_DETAIL_LIMIT] + ("…" if len(text) > _DETAIL_LIMIT else "")
 
 
 class OpenAIEmbedder:
@@ -339,101 +247,43 @@ class OpenAIEmbedder:
         try:
             if len(texts) == 0:
                 return np.zeros((0, self.dimensions), dtype=np.float32)
-            prepared, tokens = self._prepare(texts)
-            spans = self._plan(tokens)
-            out = np.empty((len(prepared), self.dimensions), dtype=np.float32)
-            abort = threading.Event()
-            if len(spans) == 1 or self.concurrency == 1:
-                for start, end in spans:
-                    out[start:end] = self._run_batch(prepared[start:end], tokens[start:end], abort)
-                return out
-            self._run_concurrently(prepared, tokens, spans, out, abort)
+            inputs = prepare_inputs(texts, self.max_input_tokens)
+            if inputs.truncated:
+                self._warn_truncated(inputs.truncated)
+            spans = plan_batches(inputs.tokens, self.batch_size, self.max_batch_tokens)
+            out = np.empty((len(inputs.texts), self.dimensions), dtype=np.float32)
+            run_batches(inputs, spans, out, self._run_batch, self.concurrency)
             return out
         finally:
             self.stats.add(seconds=time.perf_counter() - started)
 
-    def _run_concurrently(
-        self,
-        prepared: list[str],
-        tokens: list[int],
-        spans: list[tuple[int, int]],
-        out: np.ndarray,
-        abort: threading.Event,
-    ) -> None:
-        pool = ThreadPoolExecutor(max_workers=min(self.concurrency, len(spans)), thread_name_prefix="embed")
-        futures: dict[Future[np.ndarray], tuple[int, int]] = {}
-        try:
-            for start, end in spans:
-                future = pool.submit(self._run_batch, prepared[start:end], tokens[start:end], abort)
-                futures[future] = (start, end)
-            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-            for future in done:
-                error = future.exception()
-                if error is not None and not isinstance(error, _Aborted):
-                    # Stop the other batches' retries at once; the caller re-runs the whole call later anyway.
-                    abort.set()
-                    raise error
-            for future, (start, end) in futures.items():
-                out[start:end] = future.result()
-        except BaseException:
-            abort.set()
-            raise
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-
-    def _prepare(self, texts: Sequence[str]) -> tuple[list[str], list[int]]:
-        """Replace empty inputs, count tokens and truncate inputs over the model's limit."""
-        prepared: list[str] = []
-        tokens: list[int] = []
-        truncated: list[tuple[int, int]] = []
-        for position, text in enumerate(texts):
-            if not isinstance(text, str):
-                raise TypeError(f"embed() takes strings, got {type(text).__name__} at position {position}")
-            if not text:
-                text = " "
-            count = count_tokens(text)
-            if count > self.max_input_tokens:
-                original = count
-                text = truncate_tokens(text, self.max_input_tokens)
-                count = count_tokens(text)
-                truncated.append((position, original))
-            prepared.append(text)
-            tokens.append(count)
-        if truncated:
-            self.stats.add(truncated=len(truncated))
-            longest = max(original for _, original in truncated)
-            log.warning(
-                "Truncated %d input(s) to the model's limit of %d tokens before embedding with %s "
-                "(longest had %d tokens; positions %s). The cut text is not searchable by vector; lower the chunk "
-                "size if this happens often.",
-                len(truncated),
-                self.max_input_tokens,
-                self.model,
-                longest,
-                ", ".join(str(p) for p, _ in truncated[:10]) + (", …" if len(truncated) > 10 else ""),
-            )
-        return prepared, tokens
-
-    def _plan(self, tokens: list[int]) -> list[tuple[int, int]]:
-        """Split inputs into consecutive batches bounded by input count and by tokens."""
-        spans: list[tuple[int, int]] = []
-        start = 0
-        batch_tokens = 0
-        for position, count in enumerate(tokens):
-            full = position - start >= self.batch_size or batch_tokens + count > self.max_batch_tokens
-            if position > start and full:
-                spans.append((start, position))
-                start, batch_tokens = position, 0
-            batch_tokens += count
-        spans.append((start, len(tokens)))
-        return spans
+    def _warn_truncated(self, truncated: list[tuple[int, int]]) -> None:
+        self.stats.add(truncated=len(truncated))
+        longest = max(original for _, original in truncated)
+        log.warning(
+            "Truncated %d input(s) to the model's limit of %d tokens before embedding with %s "
+            "(longest had %d tokens; positions %s). The cut text is not searchable by vector; lower the chunk "
+            "size if this happens often.",
+            len(truncated),
+            self.max_input_tokens,
+            self.model,
+            longest,
+            ", ".join(str(p) for p, _ in truncated[:10]) + (", …" if len(truncated) > 10 else ""),
+        )
 
     def _run_batch(self, texts: list[str], tokens: list[int], abort: threading.Event) -> np.ndarray:
         """Embed one batch, retrying transient failures, and turn every failure into an EmbeddingError."""
         retrying = Retrying(
             stop=stop_after_attempt(self.max_retries + 1) | stop_when_event_set(abort),
-            wait=self._wait,
-            retry=retry_if_exception(_is_transient),
+            # Jitter on the server's hint spreads the concurrent batches that all received the same Retry-After.
+            wait=wait_hint_or_backoff(
+                server_wait_s,
+                base_s=self.backoff_base_s,
+                max_s=self.backoff_max_s,
+                max_hint_s=self.max_retry_wait_s,
+                hint_jitter=0.1,
+            ),
+            retry=retry_if_exception(is_transient),
             before_sleep=self._log_retry,
             sleep=abort.wait,
             reraise=False,
@@ -442,7 +292,7 @@ class OpenAIEmbedder:
             for attempt in retrying:
                 with attempt:
                     if abort.is_set():
-                        raise _Aborted()
+                        raise Aborted()
                     retry = attempt.retry_state.attempt_number > 1
                     self.stats.add(requests=1, retries=int(retry))
                     vectors = self._request(texts)
@@ -469,7 +319,7 @@ class OpenAIEmbedder:
         try:
             raw = self._client.embeddings.with_raw_response.create(**params)
         except openai.BadRequestError as err:
-            if not (encoding == "base64" and self._encoding_auto and _mentions_encoding(err)):
+            if not (encoding == "base64" and self._encoding_auto and mentions_encoding(err)):
                 raise
             with self._encoding_lock:
                 if self._encoding == "base64":
@@ -547,16 +397,6 @@ class OpenAIEmbedder:
             setting="OPENAI_BASE_URL",
         )
 
-    def _wait(self, state: RetryCallState) -> float:
-        """Wait what the server asked for (with a little jitter), else exponential back-off with jitter."""
-        exc = state.outcome.exception() if state.outcome else None
-        hinted = _server_wait_s(exc)
-        if hinted is not None:
-            # Jitter spreads the concurrent batches that all received the same Retry-After.
-            return min(hinted * (1.0 + 0.1 * random.random()), self.max_retry_wait_s)
-        ceiling = min(self.backoff_max_s, self.backoff_base_s * 2 ** (state.attempt_number - 1))
-        return ceiling * (0.5 + 0.5 * random.random())
-
     def _log_retry(self, state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         sleep = state.next_action.sleep if state.next_action else 0.0
@@ -571,7 +411,7 @@ class OpenAIEmbedder:
 
     def _describe_failure(self, exc: BaseException | None) -> str:
         if isinstance(exc, openai.APIStatusError):
-            detail = _error_detail(exc)
+            detail = error_detail(exc)
             text = f"HTTP {exc.status_code}" + (f" ({detail})" if detail else "")
         elif isinstance(exc, openai.APITimeoutError):
             text = f"timed out after {self.timeout_s:g} s"
@@ -586,7 +426,7 @@ class OpenAIEmbedder:
         """Build the error for a batch whose retries ran out."""
         tail = f"on {attempts} attempts for a batch of {inputs} inputs"
         if isinstance(exc, openai.APIStatusError):
-            detail = _error_detail(exc)
+            detail = error_detail(exc)
             detail = f" ({detail})" if detail else ""
             if exc.status_code == 429:
                 return EmbeddingError(
@@ -629,7 +469,7 @@ class OpenAIEmbedder:
     def _rejected(self, exc: openai.APIStatusError) -> EmbeddingError:
         """Build the error for a response that retrying cannot fix."""
         status = exc.status_code
-        detail = _error_detail(exc)
+        detail = error_detail(exc)
         suffix = f" Server said: {detail}" if detail else ""
         if status == 401:
             # The server's text may quote part of the key, so it is left out entirely.
@@ -688,11 +528,6 @@ class OpenAIEmbedder:
             status=status,
             secrets=[self._api_key],
         )
-
-
-def _mentions_encoding(exc: openai.APIStatusError) -> bool:
-    text = f"{_error_detail(exc)} {exc.message}".lower()
-    return "base64" in text or "encoding_format" in text
 
 
 def _host_of(url: str) -> str:

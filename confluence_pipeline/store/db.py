@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
 from pgvector.psycopg import register_vector
 
-_PASSWORD_IN_URL = re.compile(r"(://[^:/@]+:)[^@]*@")
-
-
-def redact_url(url: str) -> str:
-    """Return ``url`` with any password replaced by ``***``, for logs and error messages."""
-    return _PASSWORD_IN_URL.sub(r"\1***@", url)
+from confluence_pipeline.lib.redact import redact_url
 
 
 class DatabaseError(RuntimeError):

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from support import sandbox_settings
 
-from confluence_pipeline.confluence.client import ConfluenceClient, parse_retry_after
+from confluence_pipeline.confluence.client import ConfluenceClient
 from confluence_pipeline.confluence.cql import (
     InvalidSpaceKey,
     changed_pages_cql,
@@ -14,15 +14,6 @@ from confluence_pipeline.confluence.cql import (
 from confluence_pipeline.confluence.errors import ConfluenceAuthError, ConfluenceConfigError, ConfluenceUnavailable
 from confluence_pipeline.confluence.ratelimit import RateLimiter
 from confluence_pipeline.confluence.settings import ConfluenceSettings
-
-
-def test_retry_after_in_seconds_and_as_http_date() -> None:
-    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
-    assert parse_retry_after("3", now) == 3.0
-    assert parse_retry_after("Thu, 01 Jan 2026 12:00:05 GMT", now) == 5.0
-    assert parse_retry_after("Thu, 01 Jan 2026 11:00:00 GMT", now) == 0.0
-    assert parse_retry_after("soon", now) is None
-    assert parse_retry_after(None, now) is None
 
 
 @pytest.mark.parametrize("key", ['ENG" OR space = "HR', "ENG) OR (1=1", "a b", "", "ENG\n", "x;DROP"])

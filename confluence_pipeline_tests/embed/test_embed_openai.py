@@ -10,7 +10,8 @@ import pytest
 from confluence_pipeline.convert.tokens import count_tokens
 from confluence_pipeline.embed.base import EmbeddingError, EmbeddingProvider
 from confluence_pipeline.embed.local import LocalEmbedder
-from confluence_pipeline.embed.openai_provider import OpenAIEmbedder, _parse_duration
+from confluence_pipeline.embed.openai_provider import OpenAIEmbedder
+from confluence_pipeline.embed.openai_retries import parse_reset_duration
 from confluence_sandbox.openai_server import FakeOpenAIServer
 
 from .conftest import TEST_KEY
@@ -289,4 +290,4 @@ def test_invalid_settings_are_named(argument: dict[str, object], setting: str) -
     [("20ms", 0.02), ("1s", 1.0), ("1.5s", 1.5), ("6m0s", 360.0), ("1h2m3s", 3723.0), ("2", 2.0), ("soon", None)],
 )
 def test_parse_reset_durations(value: str, seconds: float | None) -> None:
-    assert _parse_duration(value) == (pytest.approx(seconds) if seconds is not None else None)
+    assert parse_reset_duration(value) == (pytest.approx(seconds) if seconds is not None else None)
