@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from benchmarks.fidelity import _CODE_SPAN, _LEAK, _strip_code, words
-from confluence_pipeline.convert.storage import MAX_DEPTH, ConvertContext, convert_storage, unescape_markdown
+from confluence_pipeline.convert.storage import MAX_DEPTH, ConvertContext, convert_storage
+from confluence_pipeline.convert.text import unescape_markdown
 
 CONTEXT = ConvertContext(page_id="77", page_title="Broken Page", space_key="ENG", base_url="https://wiki.example.com")
 
