@@ -19,7 +19,7 @@ import markdownify
 from confluence_pipeline.convert.chunking import chunk_markdown
 from confluence_pipeline.convert.storage import convert_storage
 from confluence_pipeline.convert.tokens import get_encoding
-from confluence_sandbox.real_pages import FixturePage, load_fixture_pages
+from confluence_sandbox.fixtures import FixturePage, load_fixture_pages
 
 
 @dataclass(frozen=True)

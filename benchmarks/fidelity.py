@@ -49,7 +49,7 @@ from lxml import etree
 
 from confluence_pipeline.convert.storage import ConvertContext, convert_storage
 from confluence_pipeline.convert.xml import ac, parse_storage, qname, ri
-from confluence_sandbox.real_pages import FixturePage, load_fixture_pages
+from confluence_sandbox.fixtures import FixturePage, load_fixture_pages
 
 Converter = Callable[[str, ConvertContext], str]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from confluence_pipeline.convert.storage import ConvertContext, convert_storage
-from confluence_sandbox.real_pages import FixturePage, default_fixture_dir, load_fixture_pages
+from confluence_sandbox.fixtures import FixturePage, default_fixture_dir, load_fixture_pages
 
 CONTEXT = ConvertContext(
     page_id="42",
@@ -30,4 +30,4 @@ def fixture_pages() -> list[FixturePage]:
     folder = default_fixture_dir()
     if folder is None:
         pytest.skip("real Confluence pages not found (set CONVERT_FIXTURES_DIR)")
-    return load_fixture_pages(folder)
+    return list(load_fixture_pages(folder))

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from confluence_pipeline.convert.chunking import SEPARATOR, chunk_markdown
 from confluence_pipeline.convert.storage import convert_storage
 from confluence_pipeline.convert.tokens import count_tokens
-from confluence_sandbox.real_pages import FixturePage
+from confluence_sandbox.fixtures import FixturePage
 
 DOC = """Intro paragraph before any heading.
 

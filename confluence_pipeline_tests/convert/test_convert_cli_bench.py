@@ -12,7 +12,7 @@ import pytest
 
 from benchmarks import convert_speed as bench
 from confluence_pipeline.convert import cli
-from confluence_sandbox.real_pages import FixturePage
+from confluence_sandbox.fixtures import FixturePage
 
 STORAGE = '<h1>Title</h1><p>Hi <ac:link><ri:page ri:content-title="Other Page" /></ac:link></p>'
 
@@ -57,7 +57,7 @@ def test_bench_functions(fixture_pages: list[FixturePage]) -> None:
 
 
 def test_bench_main_prints_figures(capsys: pytest.CaptureFixture[str], fixture_pages: list[FixturePage]) -> None:
-    from confluence_sandbox.real_pages import default_fixture_dir
+    from confluence_sandbox.fixtures import default_fixture_dir
 
     assert bench.main(["--seconds", "0.02", str(default_fixture_dir())]) == 0
     out = capsys.readouterr().out

@@ -11,7 +11,7 @@ import pytest
 from benchmarks.fidelity import THRESHOLDS, measure_fidelity
 from confluence_pipeline.convert import xml
 from confluence_pipeline.convert.storage import ConfluenceConverter, convert_storage
-from confluence_sandbox.real_pages import FixturePage
+from confluence_sandbox.fixtures import FixturePage
 
 GOLDEN = Path(__file__).parent / "golden"
 # UPDATE_CONVERT_GOLDEN=1 rewrites the golden files; review the diff before committing it.
@@ -95,9 +95,9 @@ def test_fidelity_metrics_catch_a_poor_converter(fixture_pages: list[FixturePage
 
 @pytest.mark.parametrize("layout", ["capture", "bundle"])
 def test_both_fixture_layouts_load(layout: str) -> None:
-    from confluence_sandbox import real_pages as fixtures
+    from confluence_sandbox import fixtures
 
-    folder = {"capture": fixtures._CANDIDATES[0], "bundle": fixtures._CANDIDATES[1]}[layout]
+    folder = {"capture": fixtures.SHARED_CAPTURE, "bundle": fixtures.BUNDLE_DIR}[layout]
     if not folder.is_dir():
         pytest.skip(f"{folder} not present")
     pages = fixtures.load_fixture_pages(folder)

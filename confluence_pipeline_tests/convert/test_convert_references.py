@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from confluence_pipeline.convert.references import References, extract_references
-from confluence_sandbox.real_pages import FixturePage
+from confluence_sandbox.fixtures import FixturePage
 
 BODY = """
 <p>See <ac:structured-macro ac:name="jira"><ac:parameter ac:name="server">System JIRA</ac:parameter>

@@ -2,38 +2,29 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from confluence_sandbox import SandboxServer, generate_corpus
+from confluence_sandbox.fixtures import capture_dir, load_capture_yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-BUNDLED_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "confluence-cloud-pages"
-
-
-def _fixture_dir() -> Path:
-    candidates = [
-        os.environ.get("SANDBOX_CAPTURE_DIR"),
-        REPO_ROOT.parent / "shared" / "fixtures" / "confluence-cloud-pages",
-    ]
-    for candidate in candidates:
-        if candidate and Path(candidate, "README.md").exists() and any(Path(candidate).glob("*/page.v1.yaml")):
-            return Path(candidate)
-    return BUNDLED_FIXTURES
-
-
-FIXTURE_DIR = _fixture_dir()
+# Two of the captured pages, so that the response-shape tests run from a fresh clone; all ten when the capture is here.
+BUNDLED_CAPTURE = Path(__file__).resolve().parent / "fixtures" / "confluence-cloud-pages"
+FIXTURE_DIR = capture_dir() or BUNDLED_CAPTURE
 FIXTURE_IDS = sorted(p.parent.name for p in FIXTURE_DIR.glob("*/page.v1.yaml"))
 
 
 def load_yaml(page_id: str, name: str) -> Any:
-    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load((FIXTURE_DIR / page_id / name).read_text(encoding="utf-8"), Loader=loader)
+    return load_capture_yaml(FIXTURE_DIR, page_id, name)
+
+
+@pytest.fixture(scope="session")
+def bundled_capture() -> Path:
+    """The two captured pages kept in this repository (REST v1 responses and bodies)."""
+    return BUNDLED_CAPTURE
 
 
 @pytest.fixture(scope="session")
