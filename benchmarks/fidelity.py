@@ -42,11 +42,24 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, unquote_plus
+from urllib.parse import unquote
 
 import markdownify
 from lxml import etree
 
+from benchmarks.fidelity_markdown import (
+    CODE_SPAN,
+    IMAGE,
+    LINK,
+    decoded_url,
+    fenced_blocks,
+    leaked_markup,
+    markdown_headings,
+    markdown_tables,
+    strip_code,
+    text_words,
+)
+from benchmarks.fidelity_visible import CODE_MACROS, FILE_MACROS, macro_params, visible_text, visible_text_of, words
 from confluence_pipeline.convert.storage import ConvertContext, convert_storage
 from confluence_pipeline.convert.xml import ac, parse_storage, qname, ri
 from confluence_sandbox.fixtures import FixturePage, load_fixture_pages
@@ -63,110 +76,6 @@ THRESHOLDS = {
     "images_kept": 1.0,
     "noise_max": 0.01,
 }
-
-_WORD = re.compile(r"\w+")
-_SKIP = frozenset(
-    {
-        "ac:parameter",
-        "ac:default-parameter",
-        "ac:placeholder",
-        "ac:task-id",
-        "ac:task-uuid",
-        "ac:task-status",
-        "ac:adf-attribute",
-        "ac:adf-mark",
-        "at:declarations",
-        "script",
-        "style",
-    }
-)
-_GENERATED = frozenset(
-    {
-        "toc",
-        "children",
-        "pagetree",
-        "recently-updated",
-        "contentbylabel",
-        "excerpt-include",
-        "include",
-        "anchor",
-        "attachments",
-        "livesearch",
-        "blog-posts",
-        "page-index",
-        "create-from-template",
-        "listlabels",
-        "gallery",
-    }
-)
-_VISIBLE_PARAMS = {
-    "status": ("title",),
-    "info": ("title",),
-    "note": ("title",),
-    "warning": ("title",),
-    "tip": ("title",),
-    "panel": ("title",),
-    "expand": ("title",),
-    "code": ("title",),
-    "jira": ("key",),
-}
-_BLOCKS = frozenset(
-    {
-        "p",
-        "div",
-        "li",
-        "ul",
-        "ol",
-        "table",
-        "thead",
-        "tbody",
-        "tfoot",
-        "tr",
-        "td",
-        "th",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "pre",
-        "blockquote",
-        "br",
-        "hr",
-        "section",
-        "caption",
-        "dl",
-        "dt",
-        "dd",
-        "ac:layout",
-        "ac:layout-section",
-        "ac:layout-cell",
-        "ac:rich-text-body",
-        "ac:plain-text-body",
-        "ac:adf-content",
-        "ac:task-list",
-        "ac:task",
-        "ac:caption",
-        "ac:image",
-        "ac:adf-extension",
-    }
-)
-_FILE_MACROS = frozenset({"view-file", "viewfile", "viewpdf", "viewdoc", "viewppt", "viewxls", "multimedia"})
-_CODE_MACROS = frozenset({"code", "noformat"})
-
-_FENCE_OPEN = re.compile(r"^((?:[ \t]*>)*[ \t]*)(`{3,}|~{3,})(.*)$")
-_HEADING_LINE = re.compile(r"^[ \t>]*#{1,6}[ \t]+(.*?)[ \t#]*$")
-_SETEXT = re.compile(r"^[ \t>]*(?:=+|-+)[ \t]*$")
-_TABLE_SEPARATOR = re.compile(r"^[ \t>]*\|(?:[ \t]*:?-{3,}:?[ \t]*\|)+[ \t]*$")
-_TABLE_ROW = re.compile(r"^[ \t>]*\|")
-_LINK = re.compile(r"(?<!!)\[((?:\\.|\[[^\]]*\]|[^\]\\\[])*)\]\(([^)\s]*)\)")
-_IMAGE = re.compile(r"!\[((?:\\.|[^\]\\])*)\]\(([^)\s]*)\)")
-_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
-_LEAK = re.compile(r"(?<!\\)</?(?:ac|ri|at):[A-Za-z]|\b(?:ac|ri|at):[a-z-]+\s*=\s*[\"']")
-_PANEL_LABEL = re.compile(r"\*\*(?:Info|Note|Warning|Tip|Panel|Success|Error):\*\*")
-_MARKERS = re.compile(r"(?<!\\)(?:\*\*|~~|`+|\*)")
-_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 
 @dataclass
@@ -342,230 +251,6 @@ class FidelityReport:
         return "\n".join(lines)
 
 
-# ----------------------------------------------------------------------------------------------- visible text
-
-
-def _macro_params(el: etree._Element) -> dict[str, etree._Element]:
-    params: dict[str, etree._Element] = {}
-    for child in el:
-        if child.tag == ac("parameter"):
-            params.setdefault((child.get(ac("name")) or "").lower(), child)
-        elif child.tag == ac("default-parameter"):
-            params.setdefault("", child)
-    return params
-
-
-def visible_text(root: etree._Element, users: dict[str, str] | None = None) -> list[str]:
-    """Collect the text Confluence shows for a parsed storage body, independently of the converter.
-
-    Args:
-        root: the parsed storage root.
-        users: user reference → display name, for mentions (unknown users contribute no words).
-
-    Returns:
-        Text segments in document order.
-    """
-    users = users or {}
-    out: list[str] = []
-
-    def walk(el: etree._Element) -> None:
-        name = qname(el.tag) if isinstance(el.tag, str) else ""
-        if not name or name in _SKIP or name.startswith("ri:"):
-            return
-        if name in _BLOCKS:
-            out.append("\n")
-            start = len(out)
-            if name == "li":
-                number = _list_number(el)
-                if number is not None:
-                    out.append(f"{number} ")
-            walk_element(el, name)
-            copies = _span_copies(el) if name in ("td", "th") else 1
-            if copies > 1:
-                out.extend(out[start:] * (copies - 1))
-            out.append("\n")
-            return
-        walk_element(el, name)
-
-    def walk_element(el: etree._Element, name: str) -> None:
-        if name in ("ac:structured-macro", "ac:macro"):
-            macro = (el.get(ac("name")) or "").lower()
-            if macro in _GENERATED:
-                return
-            params = _macro_params(el)
-            for param in _VISIBLE_PARAMS.get(macro, ()):
-                if param in params:
-                    out.append(" " + "".join(params[param].itertext()) + " ")
-            if macro == "status" and "title" not in params and "" in params:
-                out.append(" " + "".join(params[""].itertext()) + " ")
-            if macro in _FILE_MACROS:
-                for attachment in el.iter(ri("attachment")):
-                    out.append("\n" + (attachment.get(ri("filename")) or "") + "\n")
-            for child in el:
-                if child.tag in (ac("rich-text-body"), ac("plain-text-body")):
-                    walk_children(child)
-            return
-        if name == "ac:adf-extension":
-            nodes = [child for child in el if child.tag == ac("adf-node")]
-            for child in nodes or [child for child in el if child.tag == ac("adf-fallback")]:
-                walk_children(child)
-            return
-        if name == "ac:link":
-            bodies = [child for child in el if child.tag in (ac("link-body"), ac("plain-text-link-body"))]
-            if bodies:
-                for body in bodies:
-                    walk_children(body)
-                return
-            for target in el:
-                kind = qname(target.tag) if isinstance(target.tag, str) else ""
-                if kind == "ri:page":
-                    out.append(target.get(ri("content-title")) or el.get(ac("anchor")) or "")
-                elif kind == "ri:attachment":
-                    out.append(target.get(ri("filename")) or "")
-                elif kind == "ri:user":
-                    ref = target.get(ri("account-id")) or target.get(ri("userkey")) or target.get(ri("username"))
-                    out.append(users.get(ref or "", ""))
-                elif kind in ("ri:url", "ri:space", "ri:blog-post"):
-                    out.append(
-                        target.get(ri("value")) or target.get(ri("space-key")) or target.get(ri("content-title")) or ""
-                    )
-            if not len(el) and el.get(ac("anchor")):
-                out.append(el.get(ac("anchor")) or "")
-            return
-        if name == "ac:image":
-            for child in el:
-                if child.tag == ac("caption"):
-                    walk_children(child)
-            return
-        if name == "time":
-            out.append(el.get("datetime") or "".join(el.itertext()))
-            return
-        walk_children(el)
-
-    def walk_children(el: etree._Element) -> None:
-        if el.text:
-            out.append(el.text)
-        for child in el:
-            if isinstance(child.tag, str):
-                walk(child)
-            if child.tail:
-                out.append(child.tail)
-
-    walk_children(root)
-    return out
-
-
-def _list_number(item: etree._Element) -> int | None:
-    """The number a reader sees before an item of an ordered list (None for bullets)."""
-    parent = item.getparent()
-    if parent is None or not isinstance(parent.tag, str) or qname(parent.tag) != "ol":
-        return None
-    start = (parent.get("start") or "1").strip()
-    number = int(start) if start.isdigit() else 1
-    for sibling in item.itersiblings(preceding=True):
-        if isinstance(sibling.tag, str) and qname(sibling.tag) == "li":
-            number += 1
-    return number
-
-
-def _span_copies(cell: etree._Element) -> int:
-    """How many grid cells a spanned table cell covers (a reader sees its value across all of them)."""
-
-    def number(value: str | None) -> int:
-        return int(value) if value and value.strip().isdigit() and int(value) > 0 else 1
-
-    row = cell.getparent()
-    remaining = 1 + sum(1 for sibling in row.itersiblings() if sibling.tag == "tr") if row is not None else 1
-    return min(number(cell.get("colspan")), 100) * min(number(cell.get("rowspan")), remaining)
-
-
-def words(text: str) -> list[str]:
-    r"""Split text into case-folded ``\w+`` words (zero-width spaces removed first).
-
-    Args:
-        text: any text.
-
-    Returns:
-        The words.
-    """
-    return _WORD.findall(text.replace("\u200b", "").casefold())
-
-
-# ------------------------------------------------------------------------------------------- Markdown anatomy
-
-
-def fenced_blocks(markdown: str) -> list[tuple[str, str]]:
-    """Find fenced code blocks, with container indentation and ``>`` prefixes removed.
-
-    Args:
-        markdown: Markdown text.
-
-    Returns:
-        (info string, content) per fenced block.
-    """
-    blocks = []
-    lines = markdown.split("\n")
-    index = 0
-    while index < len(lines):
-        match = _FENCE_OPEN.match(lines[index])
-        if not match or (match.group(2)[0] == "`" and "`" in match.group(3)):
-            index += 1
-            continue
-        prefix, fence, info = match.groups()
-        content: list[str] = []
-        index += 1
-        while index < len(lines):
-            line = lines[index]
-            index += 1
-            close = _FENCE_OPEN.match(line)
-            if close and close.group(2).startswith(fence) and not close.group(3).strip():
-                break
-            if line.startswith(prefix):
-                content.append(line[len(prefix) :])
-            elif not line.strip(" >"):
-                content.append("")
-            else:
-                content.append(line.lstrip(" >"))
-        blocks.append((info.strip(), "\n".join(content)))
-    return blocks
-
-
-def _strip_code(markdown: str) -> tuple[str, list[str]]:
-    """Remove fenced blocks (returned separately) from Markdown."""
-    kept: list[str] = []
-    code: list[str] = []
-    fence: str | None = None
-    for line in markdown.split("\n"):
-        match = _FENCE_OPEN.match(line)
-        if fence is not None:
-            if match and match.group(2).startswith(fence) and not match.group(3).strip():
-                fence = None
-            else:
-                code.append(line)
-            continue
-        if match and not (match.group(2)[0] == "`" and "`" in match.group(3)):
-            fence = match.group(2)
-            continue
-        kept.append(line)
-    return "\n".join(kept), code
-
-
-def _text_words(markdown: str) -> list[str]:
-    """Words a reader of the rendered Markdown would read (syntax and link destinations removed)."""
-    prose, code = _strip_code(markdown)
-    prose = _IMAGE.sub(" ", prose)
-    prose = _LINK.sub(r"\1", prose)
-    prose = _PANEL_LABEL.sub(" ", prose)
-    prose = prose.replace("<br>", " ")
-    prose = _MARKERS.sub("", prose)
-    prose = _ESCAPE.sub(r"\1", prose)
-    return words(prose) + words("\n".join(code))
-
-
-def _decoded(url: str) -> str:
-    return unquote_plus(url) + "\n" + unquote(url)
-
-
 # -------------------------------------------------------------------------------------------------- measuring
 
 
@@ -620,14 +305,13 @@ def measure_page(page: FixturePage, converter: Converter = _convert) -> PageFide
     _measure_headings(result, root, markdown)
     _measure_tables(result, root, markdown)
     _measure_links(result, root, markdown)
-    prose, _ = _strip_code(markdown)
-    result.leaked_markup = len(_LEAK.findall(_CODE_SPAN.sub("", prose)))
+    result.leaked_markup = len(leaked_markup(markdown))
     return result
 
 
 def _measure_words(result: PageFidelity, root: etree._Element, markdown: str, users: dict[str, str]) -> None:
     visible = Counter(words("".join(visible_text(root, users))))
-    output = Counter(_text_words(markdown))
+    output = Counter(text_words(markdown))
     result.visible_words = sum(visible.values())
     result.retained_words = sum(min(count, output[word]) for word, count in visible.items())
     result.output_words = sum(output.values())
@@ -639,7 +323,7 @@ def _measure_words(result: PageFidelity, root: etree._Element, markdown: str, us
 
 def _measure_code(result: PageFidelity, root: etree._Element, markdown: str) -> None:
     fences = fenced_blocks(markdown)
-    spans = {match.group(2).strip() for match in _CODE_SPAN.finditer(markdown.replace("\\|", "|"))}
+    spans = {match.group(2).strip() for match in CODE_SPAN.finditer(markdown.replace("\\|", "|"))}
     used: set[int] = set()
     candidates: list[tuple[str, str, bool]] = []  # (code, language, in table cell)
     for el in root.iter(ac("structured-macro"), ac("macro"), "pre"):
@@ -648,9 +332,9 @@ def _measure_code(result: PageFidelity, root: etree._Element, markdown: str) -> 
         if el.tag == "pre":
             candidates.append(("".join(el.itertext()).lstrip("\n"), "", _in(el, ["td", "th"])))
             continue
-        if (el.get(ac("name")) or "").lower() not in _CODE_MACROS:
+        if (el.get(ac("name")) or "").lower() not in CODE_MACROS:
             continue
-        params = _macro_params(el)
+        params = macro_params(el)
         body = el.find(ac("plain-text-body"))
         code = "".join(body.itertext()) if body is not None else ""
         language = "".join(params["language"].itertext()).strip().lower() if "language" in params else ""
@@ -678,15 +362,7 @@ def _measure_code(result: PageFidelity, root: etree._Element, markdown: str) -> 
 
 
 def _measure_headings(result: PageFidelity, root: etree._Element, markdown: str) -> None:
-    prose, _ = _strip_code(markdown)
-    lines = prose.split("\n")
-    found: Counter[tuple[str, ...]] = Counter()
-    for index, line in enumerate(lines):
-        match = _HEADING_LINE.match(line)
-        if match:
-            found[tuple(words(_ESCAPE.sub(r"\1", match.group(1))))] += 1
-        elif index + 1 < len(lines) and line.strip() and _SETEXT.match(lines[index + 1]):
-            found[tuple(words(_ESCAPE.sub(r"\1", line)))] += 1
+    found = markdown_headings(markdown)
     for el in root.iter("h1", "h2", "h3", "h4", "h5", "h6"):
         if _in(el, ["td", "th", "ac:adf-fallback"]):
             continue
@@ -699,44 +375,8 @@ def _measure_headings(result: PageFidelity, root: etree._Element, markdown: str)
             result.headings_kept += 1
 
 
-def visible_text_of(el: etree._Element) -> list[str]:
-    """Visible text of one element (see :func:`visible_text`).
-
-    Args:
-        el: an element of a parsed storage tree.
-
-    Returns:
-        Its text segments.
-    """
-    wrapper = etree.Element("wrapper")
-    wrapper.append(_copy(el))
-    return visible_text(wrapper)
-
-
-def _copy(el: etree._Element) -> etree._Element:
-    copy = etree.fromstring(etree.tostring(el))
-    copy.tail = None
-    return copy
-
-
-def _output_tables(markdown: str) -> list[int]:
-    prose, _ = _strip_code(markdown)
-    lines = prose.split("\n")
-    tables = []
-    for index, line in enumerate(lines):
-        if index and _TABLE_SEPARATOR.match(line) and _TABLE_ROW.match(lines[index - 1]):
-            header_empty = not words(lines[index - 1]) and not lines[index - 1].strip(" |>").strip()
-            rows = 0 if header_empty else 1
-            cursor = index + 1
-            while cursor < len(lines) and _TABLE_ROW.match(lines[cursor]):
-                rows += 1
-                cursor += 1
-            tables.append(rows)
-    return tables
-
-
 def _measure_tables(result: PageFidelity, root: etree._Element, markdown: str) -> None:
-    output = _output_tables(markdown)
+    output = markdown_tables(markdown)
     cursor = 0
     for table in root.iter("table"):
         if _in(table, ["table", "ac:adf-fallback"]):
@@ -756,10 +396,10 @@ def _nearest_table(el: etree._Element) -> etree._Element | None:
 
 
 def _measure_links(result: PageFidelity, root: etree._Element, markdown: str) -> None:
-    prose, _ = _strip_code(markdown)
-    links = [_decoded(match.group(2)) for match in _LINK.finditer(prose)]
-    links += [_decoded(url) for url in re.findall(r"<(https?://[^>\s]+)>", prose)]
-    images = [_decoded(match.group(2)) for match in _IMAGE.finditer(prose)]
+    prose, _ = strip_code(markdown)
+    links = [decoded_url(match.group(2)) for match in LINK.finditer(prose)]
+    links += [decoded_url(url) for url in re.findall(r"<(https?://[^>\s]+)>", prose)]
+    images = [decoded_url(match.group(2)) for match in IMAGE.finditer(prose)]
     link_used: set[int] = set()
     image_used: set[int] = set()
 
@@ -786,7 +426,7 @@ def _measure_links(result: PageFidelity, root: etree._Element, markdown: str) ->
             if needle:
                 result.links_total += 1
                 result.links_kept += consume(links, link_used, needle)
-        elif tag == "ac:structured-macro" and (el.get(ac("name")) or "").lower() in _FILE_MACROS:
+        elif tag == "ac:structured-macro" and (el.get(ac("name")) or "").lower() in FILE_MACROS:
             for attachment in el.iter(ri("attachment")):
                 result.links_total += 1
                 result.links_kept += consume(links, link_used, attachment.get(ri("filename")) or "")

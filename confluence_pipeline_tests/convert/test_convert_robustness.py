@@ -13,16 +13,12 @@ from xml.sax.saxutils import escape
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from benchmarks.fidelity import _CODE_SPAN, _LEAK, _strip_code, words
+from benchmarks.fidelity_markdown import leaked_markup
+from benchmarks.fidelity_visible import words
 from confluence_pipeline.convert.storage import MAX_DEPTH, ConvertContext, convert_storage
 from confluence_pipeline.convert.text import unescape_markdown
 
 CONTEXT = ConvertContext(page_id="77", page_title="Broken Page", space_key="ENG", base_url="https://wiki.example.com")
-
-
-def leaks(markdown: str) -> list[str]:
-    prose, _ = _strip_code(markdown)
-    return _LEAK.findall(_CODE_SPAN.sub("", prose))
 
 
 # ----------------------------------------------------------------------------------------- malformed input
@@ -82,7 +78,7 @@ def test_every_truncation_of_a_real_like_page_converts_without_crash_or_leak() -
     )
     for cut in range(0, len(storage), 7):
         result = convert_storage(storage[:cut], CONTEXT)
-        assert not leaks(result.markdown), cut
+        assert not leaked_markup(result.markdown), cut
         if cut < len(storage):
             assert all(w.startswith('page 77 "Broken Page"') for w in result.warnings)
 
@@ -284,7 +280,7 @@ def test_random_nesting_never_crashes_leaks_or_loses_paragraph_text(doc: tuple[s
     storage = _heading_fix(storage)
     result = convert_storage(storage, CONTEXT)
     assert result.warnings == [], storage
-    assert not leaks(result.markdown), result.markdown
+    assert not leaked_markup(result.markdown), result.markdown
     output = set(words(unescape_markdown(result.markdown.replace("\\|", "|"))))
     for text in texts:
         for word in words(text):
@@ -296,7 +292,7 @@ def test_random_nesting_never_crashes_leaks_or_loses_paragraph_text(doc: tuple[s
 def test_arbitrary_text_never_crashes(text: str) -> None:
     result = convert_storage(text, CONTEXT)
     assert isinstance(result.markdown, str)
-    assert not leaks(result.markdown)
+    assert not leaked_markup(result.markdown)
 
 
 @settings(max_examples=100, deadline=None)
@@ -304,5 +300,5 @@ def test_arbitrary_text_never_crashes(text: str) -> None:
 def test_truncated_random_documents_never_crash(doc: tuple[str, list[str]], cut: int) -> None:
     storage = _heading_fix(doc[0])[:cut]
     result = convert_storage(storage, CONTEXT)
-    assert not leaks(result.markdown)
+    assert not leaked_markup(result.markdown)
     json.dumps(result.warnings)
