@@ -59,6 +59,6 @@ def run(args: argparse.Namespace) -> int:
         base_url=getattr(args, "base_url", None),
         jira_base_url=getattr(args, "jira_url", None),
     )
-    # convert_storage logs its warnings (logger confluence_pipeline.convert.storage), so they are not printed again.
+    # The converter logs its warnings (loggers under confluence_pipeline.convert), so they are not printed again.
     sys.stdout.write(convert_storage(storage, context).markdown)
     return 0
