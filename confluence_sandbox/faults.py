@@ -41,6 +41,8 @@ class FaultSettings:
             ``totalSize`` does not count them), and the space and its pages answer 404, as Confluence does.
         end_cursor_after: CQL search responses that reach this many results omit ``_links.next``: a cursor that
             ends early.
+        unindexed_page_ids: Pages the search index lost (or has not caught up with): CQL does not find them and
+            ``totalSize`` does not count them, while ``content/{id}`` still serves them as current.
     """
 
     rate_limit_rps: float | None = None
@@ -57,6 +59,7 @@ class FaultSettings:
     fail_endpoint_after: int = 0
     hidden_spaces: frozenset[str] = field(default_factory=frozenset)
     end_cursor_after: int | None = None
+    unindexed_page_ids: frozenset[int] = field(default_factory=frozenset)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the settings as JSON-ready values."""
@@ -75,6 +78,7 @@ class FaultSettings:
             "fail_endpoint_after": self.fail_endpoint_after,
             "hidden_spaces": sorted(self.hidden_spaces),
             "end_cursor_after": self.end_cursor_after,
+            "unindexed_page_ids": sorted(str(i) for i in self.unindexed_page_ids),
         }
 
 
@@ -226,7 +230,9 @@ class FaultInjector:
         return space_key in self.settings.hidden_spaces
 
 
-_LISTING_FAULTS = frozenset({"fail_endpoint", "fail_endpoint_after", "hidden_spaces", "end_cursor_after"})
+_LISTING_FAULTS = frozenset(
+    {"fail_endpoint", "fail_endpoint_after", "hidden_spaces", "end_cursor_after", "unindexed_page_ids"}
+)
 
 
 def _configure_listing_fault(new: FaultSettings, name: str, value: Any) -> None:
@@ -241,6 +247,11 @@ def _configure_listing_fault(new: FaultSettings, name: str, value: Any) -> None:
         if isinstance(value, str) or not all(isinstance(v, str) for v in value or ()):
             raise ValueError("hidden_spaces must be a list of space keys")
         new.hidden_spaces = frozenset(value or ())
+    elif name == "unindexed_page_ids":
+        try:
+            new.unindexed_page_ids = frozenset(int(v) for v in (value or ()))
+        except (TypeError, ValueError) as exc:
+            raise ValueError("unindexed_page_ids must be a list of page ids") from exc
     else:
         new.end_cursor_after = int(_number(name, value, minimum=1.0)) if value else None
 

@@ -738,12 +738,19 @@ class _Handler(BaseHTTPRequestHandler):
         return page
 
     def _visible(self, ids: list[int]) -> list[int]:
-        """Drop pages of spaces the token's user cannot see (the ``hidden_spaces`` fault)."""
+        """Drop what search cannot return: pages of hidden spaces and pages the index lost (faults)."""
         faults = self.sandbox.faults_state
-        if not faults.settings.hidden_spaces:
+        settings = faults.settings
+        if not settings.hidden_spaces and not settings.unindexed_page_ids:
             return ids
         corpus = self.sandbox.corpus
-        return [i for i in ids if (p := corpus.page(i)) is not None and not faults.hidden(p.space_key)]
+        return [
+            i
+            for i in ids
+            if i not in settings.unindexed_page_ids
+            and (p := corpus.page(i)) is not None
+            and not faults.hidden(p.space_key)
+        ]
 
     def _statuses(self, q: _Query, default: set[str]) -> set[str]:
         wanted = {s.lower() for s in q.all("status")}

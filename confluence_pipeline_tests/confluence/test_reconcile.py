@@ -228,6 +228,31 @@ def test_a_page_that_comes_back_is_served_again_after_the_next_sync(synced, conn
     assert not detect_changes(conn, client, SPACE).reconcile_needed
 
 
+def test_a_page_the_search_index_lost_is_kept_because_confluence_says_current(synced, conn: psycopg.Connection) -> None:
+    server, client, marked = synced
+    lagging, trashed = marked["zebracorn"], marked["quokkaflux"]
+    server.set_faults(unindexed_page_ids=[int(lagging)])
+    server.set_status(trashed, "trashed")
+    result = reconcile_space(conn, client, SPACE, SETTINGS)
+    assert result.removed == {trashed: "trashed"} and result.kept == [lagging]
+    assert result.metadata()["pages_kept_current"] == 1
+    assert _row(conn, lagging) == ("current", False) and _served(conn, marked, "zebracorn")
+
+
+def test_a_missing_page_confluence_cannot_describe_stays_until_it_can(synced, conn: psycopg.Connection) -> None:
+    server, _, marked = synced
+    victim = marked["zebracorn"]
+    server.set_status(victim, "trashed")
+    server.set_faults(fail_endpoint="GET /rest/api/content/{id}")
+    client = _client(server, max_retries=0)
+    result = reconcile_space(conn, client, SPACE, SETTINGS)
+    assert result.removed == {} and list(result.unresolved) == [victim]
+    assert result.metadata()["unresolved_page_ids"] == victim
+    assert _row(conn, victim) == ("current", False)
+    server.set_faults(fail_endpoint=None)
+    assert reconcile_space(conn, client, SPACE, SETTINGS).removed == {victim: "trashed"}
+
+
 def test_a_page_moved_to_another_space_follows_it(synced, conn: psycopg.Connection) -> None:
     server, client, marked = synced
     to_tracked, to_untracked = marked["zebracorn"], marked["quokkaflux"]

@@ -106,3 +106,15 @@ def test_hidden_spaces_answer_as_if_they_did_not_exist(server: SandboxServer) ->
     assert admin(server, "POST", "faults", {"hidden_spaces": "OPS"}).status_code == 400
     server.reset_faults()
     assert session.get(f"{server.base_url}/rest/api/space/OPS").status_code == 200
+
+
+def test_unindexed_pages_are_missing_from_search_but_served_by_id(server: SandboxServer) -> None:
+    page = server.corpus.pages(space_key="OPS", statuses=["current"])[0]
+    before = _search(server, "search", cql='space = "OPS" AND type = page').json()["totalSize"]
+    server.set_faults(unindexed_page_ids=[str(page.id)])
+    listing = _search(server, "search", cql='space = "OPS" AND type = page').json()
+    assert listing["totalSize"] == before - 1
+    assert str(page.id) not in {r["content"]["id"] for r in listing["results"]}
+    direct = server.session().get(f"{server.base_url}/rest/api/content/{page.id}", timeout=10)
+    assert direct.json()["status"] == "current"
+    assert admin(server, "POST", "faults", {"unindexed_page_ids": ["x"]}).status_code == 400
