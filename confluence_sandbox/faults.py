@@ -33,6 +33,16 @@ class FaultSettings:
         fail_page_ids: Pages whose body cannot be rendered: any response that would include one of their bodies
             answers 500.
         seed: Seed of the RNG behind ``error_rate`` (reseeded whenever it is set).
+        fail_endpoint: An endpoint label (as in the stats, e.g. ``GET /rest/api/search``) that starts failing with
+            500 after ``fail_endpoint_after`` of its requests succeeded, and keeps failing: a listing that breaks
+            half-way, deterministically.
+        fail_endpoint_after: Requests of ``fail_endpoint`` that still succeed (counted from when it was set).
+        hidden_spaces: Space keys the token's user lost permission to: searches do not list their pages (and
+            ``totalSize`` does not count them), and the space and its pages answer 404, as Confluence does.
+        end_cursor_after: CQL search responses that reach this many results omit ``_links.next``: a cursor that
+            ends early.
+        unindexed_page_ids: Pages the search index lost (or has not caught up with): CQL does not find them and
+            ``totalSize`` does not count them, while ``content/{id}`` still serves them as current.
     """
 
     rate_limit_rps: float | None = None
@@ -45,6 +55,11 @@ class FaultSettings:
     latency_ms: float = 0.0
     fail_page_ids: frozenset[int] = field(default_factory=frozenset)
     seed: int = 0
+    fail_endpoint: str | None = None
+    fail_endpoint_after: int = 0
+    hidden_spaces: frozenset[str] = field(default_factory=frozenset)
+    end_cursor_after: int | None = None
+    unindexed_page_ids: frozenset[int] = field(default_factory=frozenset)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the settings as JSON-ready values."""
@@ -59,6 +74,11 @@ class FaultSettings:
             "latency_ms": self.latency_ms,
             "fail_page_ids": sorted(str(i) for i in self.fail_page_ids),
             "seed": self.seed,
+            "fail_endpoint": self.fail_endpoint,
+            "fail_endpoint_after": self.fail_endpoint_after,
+            "hidden_spaces": sorted(self.hidden_spaces),
+            "end_cursor_after": self.end_cursor_after,
+            "unindexed_page_ids": sorted(str(i) for i in self.unindexed_page_ids),
         }
 
 
@@ -89,6 +109,7 @@ class FaultInjector:
         self._rng = random.Random(0)
         self._tokens = 0.0
         self._refilled = time.monotonic()
+        self._endpoint_requests = 0
 
     def configure(self, updates: dict[str, Any]) -> dict[str, Any]:
         """Change some settings; a null, 0 or empty value turns a fault off.
@@ -137,10 +158,14 @@ class FaultInjector:
                         raise ValueError("fail_page_ids must be a list of page ids") from exc
                 elif name == "seed":
                     new.seed = int(value or 0)
+                elif name in _LISTING_FAULTS:
+                    _configure_listing_fault(new, name, value)
                 else:
                     raise ValueError(f"unknown fault {name!r}")
             if "seed" in updates or "error_rate" in updates:
                 self._rng = random.Random(new.seed)
+            if "fail_endpoint" in updates or "fail_endpoint_after" in updates:
+                self._endpoint_requests = 0
             if new.rate_limit_rps != s.rate_limit_rps or new.rate_limit_burst != s.rate_limit_burst:
                 self._tokens = self._burst(new)
                 self._refilled = time.monotonic()
@@ -190,6 +215,45 @@ class FaultInjector:
             if s.error_rate <= 0 or self._rng.random() >= s.error_rate:
                 return None
             return s.error_statuses[self._rng.randrange(len(s.error_statuses))]
+
+    def endpoint_failure(self, endpoint: str) -> int | None:
+        """Return 500 when ``endpoint`` is the failing one and its quota of successful requests is used up."""
+        with self._lock:
+            s = self.settings
+            if s.fail_endpoint is None or endpoint != s.fail_endpoint:
+                return None
+            self._endpoint_requests += 1
+            return 500 if self._endpoint_requests > s.fail_endpoint_after else None
+
+    def hidden(self, space_key: str) -> bool:
+        """Whether the token's user lost permission to the space (the ``hidden_spaces`` fault)."""
+        return space_key in self.settings.hidden_spaces
+
+
+_LISTING_FAULTS = frozenset(
+    {"fail_endpoint", "fail_endpoint_after", "hidden_spaces", "end_cursor_after", "unindexed_page_ids"}
+)
+
+
+def _configure_listing_fault(new: FaultSettings, name: str, value: Any) -> None:
+    """Validate and set one of the faults that break listings (see :class:`FaultSettings`)."""
+    if name == "fail_endpoint":
+        if value is not None and (not isinstance(value, str) or not value.startswith(("GET /", "POST /", "PUT /"))):
+            raise ValueError("fail_endpoint must be an endpoint label such as 'GET /rest/api/search'")
+        new.fail_endpoint = value or None
+    elif name == "fail_endpoint_after":
+        new.fail_endpoint_after = int(_number(name, value or 0))
+    elif name == "hidden_spaces":
+        if isinstance(value, str) or not all(isinstance(v, str) for v in value or ()):
+            raise ValueError("hidden_spaces must be a list of space keys")
+        new.hidden_spaces = frozenset(value or ())
+    elif name == "unindexed_page_ids":
+        try:
+            new.unindexed_page_ids = frozenset(int(v) for v in (value or ()))
+        except (TypeError, ValueError) as exc:
+            raise ValueError("unindexed_page_ids must be a list of page ids") from exc
+    else:
+        new.end_cursor_after = int(_number(name, value, minimum=1.0)) if value else None
 
 
 class RequestStats:

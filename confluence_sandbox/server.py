@@ -10,7 +10,8 @@ URL layout (``P`` is the port; ``CTX`` is ``/wiki`` on Cloud, empty or ``--conte
 
 Every REST request passes, in order: the ``latency_ms`` fault, authentication (Basic email + API token, or Bearer
 personal access token; else 401), the rate limit (429 or, on Data Center, optionally 403), the ``error_rate`` fault
-(random 5xx), then the endpoint, which answers 500 when it would include the body of a page in ``fail_page_ids``.
+(random 5xx) and the ``fail_endpoint`` fault, then the endpoint, which answers 500 when it would include the body
+of a page in ``fail_page_ids``, and 404 (or leaves out of search) what a ``hidden_spaces`` fault hides.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ from confluence_sandbox.cql import (
     parse_cql,
     sort_pages,
 )
-from confluence_sandbox.faults import FaultInjector, RequestStats, SandboxClock
+from confluence_sandbox.faults import FaultInjector, FaultSettings, RequestStats, SandboxClock
 from confluence_sandbox.http import LoopbackHTTPServer
 from confluence_sandbox.render import BodyFault, Renderer, expands_body, parse_expand
 
@@ -422,18 +423,7 @@ class SandboxServer:
 
     def reset_faults(self) -> dict[str, Any]:
         """Turn every fault off."""
-        return self.set_faults(
-            rate_limit_rps=None,
-            rate_limit_burst=None,
-            retry_after_s=1,
-            retry_after_http_date=False,
-            throttle_status=429,
-            error_rate=0,
-            error_statuses=None,
-            latency_ms=0,
-            fail_page_ids=[],
-            seed=0,
-        )
+        return self.set_faults(**FaultSettings().as_dict())
 
     def set_clock(
         self, now: datetime | str | None = None, *, advance_s: float | None = None, frozen: bool | None = None
@@ -664,7 +654,7 @@ class _Handler(BaseHTTPRequestHandler):
             if throttle is not None:
                 fault = "rate_limited"
                 raise ApiError(throttle.status, "Rate limit exceeded.", throttle.headers)
-            injected = sandbox.faults_state.injected_error()
+            injected = sandbox.faults_state.injected_error() or sandbox.faults_state.endpoint_failure(endpoint)
             if injected is not None:
                 fault = "injected_error"
                 raise ApiError(injected, "Internal server error (injected by the sandbox)")
@@ -741,9 +731,26 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _page(self, page_id: str, statuses: set[str] | None = None) -> Page:
         page = self.sandbox.corpus.page(page_id) if page_id.isdigit() else None
+        if page is not None and self.sandbox.faults_state.hidden(page.space_key):
+            page = None  # without permission to its space, Confluence answers as if the page did not exist
         if page is None or (statuses is not None and page.status not in statuses):
             raise ApiError(404, f"No content found with id : ContentId{{id={page_id}}}")
         return page
+
+    def _visible(self, ids: list[int]) -> list[int]:
+        """Drop what search cannot return: pages of hidden spaces and pages the index lost (faults)."""
+        faults = self.sandbox.faults_state
+        settings = faults.settings
+        if not settings.hidden_spaces and not settings.unindexed_page_ids:
+            return ids
+        corpus = self.sandbox.corpus
+        return [
+            i
+            for i in ids
+            if i not in settings.unindexed_page_ids
+            and (p := corpus.page(i)) is not None
+            and not faults.hidden(p.space_key)
+        ]
 
     def _statuses(self, q: _Query, default: set[str]) -> set[str]:
         wanted = {s.lower() for s in q.all("status")}
@@ -813,7 +820,10 @@ class _Handler(BaseHTTPRequestHandler):
         spaces = [
             s
             for s in sorted(corpus.spaces.values(), key=lambda s: s.key.lstrip("~").casefold())
-            if (not kind or s.type == kind) and (not status or s.status == status) and (not keys or s.key in keys)
+            if (not kind or s.type == kind)
+            and (not status or s.status == status)
+            and (not keys or s.key in keys)
+            and not self.sandbox.faults_state.hidden(s.key)
         ]
         tree = parse_expand(q.expand())
         results = [self.r.space(s, tree) for s in spaces[start : start + limit]]
@@ -823,7 +833,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def h_space(self, q: _Query, _body: bytes, key: str) -> dict:
         space = self.sandbox.corpus.spaces.get(key)
-        if space is None:
+        if space is None or self.sandbox.faults_state.hidden(key):
             raise ApiError(404, f"No space with key : {key}")
         return self.r.space(space, parse_expand(q.expand()), top_level=True)
 
@@ -868,7 +878,7 @@ class _Handler(BaseHTTPRequestHandler):
         cloud = self.sandbox.flavor == "cloud"
         start = decode_cursor(cursor, cql) if cursor and cloud else q.integer("start", 0)
         include_archived = q.flag("includeArchivedSpaces") if wrapped else True
-        ids = self.sandbox.search_ids(cql, include_archived_spaces=include_archived)
+        ids = self._visible(self.sandbox.search_ids(cql, include_archived_spaces=include_archived))
         corpus = self.sandbox.corpus
         chosen = [p for p in (corpus.page(i) for i in ids[start : start + limit]) if p is not None]
         if wrapped:
@@ -882,6 +892,9 @@ class _Handler(BaseHTTPRequestHandler):
             carried += [("includeArchivedSpaces", q.get("includeArchivedSpaces")), ("excerpt", q.get("excerpt"))]
         carried.append(("cqlcontext", q.get("cqlcontext")))
         full = limit > 0 and len(chosen) == limit
+        end = self.sandbox.faults_state.settings.end_cursor_after
+        if end is not None and start + len(chosen) >= end:
+            full = False  # the end_cursor_after fault: the cursor stops although results remain
         next_path = prev_path = None
         if cloud:
             if full:

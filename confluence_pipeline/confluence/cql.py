@@ -55,20 +55,27 @@ def format_cql_datetime(instant: datetime, zone: ZoneInfo) -> str:
     return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
-def changed_pages_cql(
-    space_key: str, since: datetime | None, zone: ZoneInfo, overlap: timedelta, *, newest_first: bool = False
-) -> str:
-    """CQL for pages of a space modified since ``since`` minus ``overlap``, oldest first (or newest first).
+def changed_pages_cql(space_key: str, since: datetime | None, zone: ZoneInfo, overlap: timedelta) -> str:
+    """CQL for pages of a space modified since ``since`` minus ``overlap``, oldest first.
 
     Flooring to the minute and subtracting the overlap means an edit made in the same minute as the last sync, or
     hidden by clock skew, is listed again; the caller dedupes by (page id, version). The sync lists oldest first,
-    so pages edited while it pages through move behind it rather than out of reach; a change probe wants the
-    newest first.
+    so pages edited while it pages through move behind it rather than out of reach.
     """
     clauses = [f"space = {quote(validate_space_key(space_key))}", "type = page"]
     if since is not None:
         clauses.append(f"lastmodified >= {quote(format_cql_datetime(since - overlap, zone))}")
-    return " AND ".join(clauses) + (" ORDER BY lastmodified DESC" if newest_first else " ORDER BY lastmodified ASC")
+    return " AND ".join(clauses) + " ORDER BY lastmodified ASC"
+
+
+def space_pages_cql(space_key: str, *, newest_first: bool = False) -> str:
+    """CQL for every page of a space: CQL matches current pages only, so Confluence's count of it is the space's.
+
+    Oldest first by creation (a full listing: pages created while it pages through land behind it), or newest
+    first by ``lastmodified`` (a change probe: the first results are the latest edits).
+    """
+    order = "lastmodified DESC" if newest_first else "created ASC"
+    return f"space = {quote(validate_space_key(space_key))} AND type = page ORDER BY {order}"
 
 
 def pages_by_id_cql(page_ids: Iterable[str]) -> str:

@@ -5,6 +5,9 @@ and writes nothing. Bodies are fetched in batches by id; a batch that keeps fail
 and a page that still fails is recorded in ``sync_failures`` and retried by every later run, whatever the
 watermark says. Each batch commits on its own, so a run killed at any point resumes without refetching what it
 stored. The watermark moves only at the end, to the newest ``lastmodified`` that was listed.
+
+Deletions are invisible to this listing (CQL matches current pages only); :func:`detect_changes` notices them by
+count and :mod:`confluence_pipeline.confluence.reconcile` finds them by a full id listing.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from confluence_pipeline.confluence.cql import (
     changed_pages_cql,
     pages_by_id_cql,
     resolve_timezone,
+    space_pages_cql,
     validate_space_key,
 )
 from confluence_pipeline.confluence.errors import ConfluenceAuthError, ConfluenceError, ConfluenceNotFound
@@ -244,6 +248,35 @@ def _write_batch(
         result.users_resolved += resolve_users(conn, client, mentions)
 
 
+def refresh_pages(
+    conn: psycopg.Connection, client: ConfluenceClient, space_key: str, page_ids: Sequence[str]
+) -> SyncResult:
+    """Fetch and store pages by id the way the sync stores the pages it lists, whatever the watermark says.
+
+    For current pages the listing by ``lastmodified`` cannot reach, e.g. a page restored from the trash without a
+    new version, or one moved into another space. Pages moved to a space the pipeline does not track are marked
+    ``moved``; pages that keep failing are recorded like any sync failure. The watermark does not move.
+
+    Args:
+        conn: a connection to the pipeline database (not in a transaction).
+        client: the Confluence client.
+        space_key: the space the pages were listed in (failures are recorded under it).
+        page_ids: the pages.
+
+    Returns:
+        What was fetched, written, marked gone and failed.
+    """
+    started = time.monotonic()
+    result = SyncResult(space_key=space_key)
+    ids = list(dict.fromkeys(page_ids))
+    size = max(1, client.settings.list_page_size)
+    for start in range(0, len(ids), size):
+        _write_batch(conn, client, ids[start : start + size], result, space_key)
+    result.listed = len(ids)
+    result.seconds = time.monotonic() - started
+    return result
+
+
 def sync_space(
     conn: psycopg.Connection,
     client: ConfluenceClient,
@@ -338,27 +371,77 @@ def discover_spaces(client: ConfluenceClient) -> list[SpaceRecord]:
     return sorted(found, key=lambda s: s.key)
 
 
-def detect_changes(conn: psycopg.Connection, client: ConfluenceClient, space_key: str) -> str | None:
-    """One small listing request: is there a page version in the space the store does not have?
+@dataclass(frozen=True)
+class ChangeCheck:
+    """What one change probe of a space found.
+
+    Attributes:
+        space_key: the space.
+        marker: names the newest unseen edit (or pending retry), for a run key; None when nothing changed.
+        reconcile_needed: Confluence's count of current pages disagrees with the store's in a way new pages do not
+            explain: pages may have been deleted, archived or trashed. Only a full listing can tell which.
+        total_size: Confluence's count of the space's current pages (``totalSize``), None when it sent none.
+        known_current: the store's count (stored current pages plus failed ones not stored).
+    """
+
+    space_key: str
+    marker: str | None
+    reconcile_needed: bool
+    total_size: int | None
+    known_current: int
+
+    @property
+    def reconcile_marker(self) -> str | None:
+        """Names the count mismatch, for a run key: the same mismatch asks once, a different one again."""
+        return f"count-{self.total_size}-{self.known_current}" if self.reconcile_needed else None
+
+
+def detect_changes(conn: psycopg.Connection, client: ConfluenceClient, space_key: str) -> ChangeCheck:
+    """One small request: is there a page version the store lacks, and did pages disappear?
+
+    It asks the wrapped ``rest/api/search`` (``content/search`` reports no ``totalSize``) for the space's pages,
+    newest first, with versions. The first results are the latest edits, compared with the stored versions. The
+    ``totalSize`` is the space's count of current pages; when it differs from the store's count by more than the
+    unseen pages among the results explain, pages may have gone and a reconciliation is needed. The count alone
+    never deletes anything: it only triggers the full listing.
 
     Returns:
-        A change marker (the newest ``lastmodified`` listed, ISO-8601) when something changed, else None. Sensors
-        put it in the run key, so a second change to the same space gets a run of its own.
+        The change marker (the newest unseen ``lastmodified``, ISO-8601, or a retry marker for failed pages; it goes
+        in the run key, so a second change to the same space gets a run of its own) and whether to reconcile.
     """
-    zone = site_timezone(conn, client)
+    params = {
+        "cql": space_pages_cql(space_key, newest_first=True),
+        "limit": client.settings.list_page_size,
+        "expand": "content.version",
+        # Pages of an archived space are current and synced, so they count too.
+        "includeArchivedSpaces": "true",
+        "excerpt": "none",
+    }
+    body = client.get_json("rest/api/search", params)
+    items = [result.get("content") or {} for result in body.get("results", [])]
+    versions = [parse_page_version(item) for item in items if item.get("type", "page") == "page"]
+    # Only what the sync's own listing reaches (edited since the watermark, minus the overlap, to the minute) is a
+    # change for it; an older page the store lacks (restored without a new version) takes a reconciliation.
     watermark = store.get_watermark(conn, space_key)
-    overlap = timedelta(minutes=client.settings.overlap_minutes)
-    cql = changed_pages_cql(space_key, watermark, zone, overlap, newest_first=True)
-    body = client.get_json(
-        "rest/api/content/search", {"cql": cql, "limit": client.settings.list_page_size, "expand": "version"}
-    )
-    versions = [parse_page_version(item) for item in body.get("results", []) if item.get("type", "page") == "page"]
+    cutoff = None
+    if watermark is not None:
+        cutoff = (watermark - timedelta(minutes=client.settings.overlap_minutes)).replace(second=0, microsecond=0)
+    reachable = [v for v in versions if cutoff is None or v.when >= cutoff]
     stored = store.known_versions(conn, [v.page_id for v in versions])
-    changed = [v for v in versions if stored.get(v.page_id, (None, None)) != (v.version, "current")]
+    changed = [v for v in reachable if stored.get(v.page_id, (None, None)) != (v.version, "current")]
+    failed = set(store.failed_page_ids(conn, space_key))
+    known = store.known_current_count(conn, space_key)
+    # New pages the sync is about to store explain a higher count; failed ones are already in ``known``.
+    unseen = sum(1 for v in changed if stored.get(v.page_id, (None, None))[1] != "current" and v.page_id not in failed)
+    total = body.get("totalSize")
+    total_size = int(total) if isinstance(total, int | str) and str(total).isdigit() else None
+    reconcile_needed = total_size is not None and total_size != known + unseen
     if changed:
         # The newest edit names the change: a later edit to the same space gets a run key of its own.
-        return max(v.when for v in changed).isoformat()
-    # Pages that failed before are retried even when nothing new was edited; their last failure time makes the
-    # marker, so each retry gets a run key of its own.
-    last_failure = store.last_failure_time(conn, space_key)
-    return f"retry-{last_failure.isoformat()}" if last_failure else None
+        marker: str | None = max(v.when for v in changed).isoformat()
+    else:
+        # Pages that failed before are retried even when nothing new was edited; their last failure time makes the
+        # marker, so each retry gets a run key of its own.
+        last_failure = store.last_failure_time(conn, space_key)
+        marker = f"retry-{last_failure.isoformat()}" if last_failure else None
+    return ChangeCheck(space_key, marker, reconcile_needed, total_size, known)

@@ -173,7 +173,14 @@ def upsert_pages(conn: psycopg.Connection, pages: Iterable[PageRecord]) -> int:
 
 
 def mark_pages_gone(conn: psycopg.Connection, page_ids: Sequence[str], status: str) -> int:
-    """Mark pages archived/trashed/deleted and remove their chunks, in the caller's transaction."""
+    """Mark pages archived/trashed/deleted/moved and remove their chunks, in the caller's transaction.
+
+    The rows stay (with ``deleted_at``) for audit; a page that comes back is rewritten by the sync. A page that is
+    gone is no longer retried as a failed page: there is nothing left to fetch.
+
+    Returns:
+        The number of rows whose status or ``deleted_at`` changed.
+    """
     if not page_ids:
         return 0
     rows = conn.execute(
@@ -182,7 +189,48 @@ def mark_pages_gone(conn: psycopg.Connection, page_ids: Sequence[str], status: s
         (status, list(page_ids), status),
     ).fetchall()
     conn.execute("DELETE FROM chunks WHERE source = 'confluence' AND document_id = ANY(%s)", (list(page_ids),))
+    conn.execute("DELETE FROM sync_failures WHERE page_id = ANY(%s)", (list(page_ids),))
     return len(rows)
+
+
+def current_page_ids(conn: psycopg.Connection, space_key: str) -> set[str]:
+    """Ids of the pages stored as current in the space."""
+    rows = conn.execute(
+        "SELECT page_id FROM pages WHERE space_key = %s AND status = 'current'", (space_key,)
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
+def known_current_count(conn: psycopg.Connection, space_key: str) -> int:
+    """How many current pages the store knows in the space: those stored, plus failed ones not stored as current.
+
+    A page that keeps failing exists in Confluence although its row is missing; counting it keeps a comparison
+    with Confluence's own count from asking for a reconciliation on every tick because of that page.
+    """
+    row = conn.execute(
+        """SELECT (SELECT count(*) FROM pages WHERE space_key = %(space)s AND status = 'current')
+                + (SELECT count(*) FROM sync_failures f WHERE f.space_key = %(space)s
+                   AND NOT EXISTS (SELECT 1 FROM pages p WHERE p.page_id = f.page_id AND p.space_key = %(space)s
+                                   AND p.status = 'current'))""",
+        {"space": space_key},
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def record_reconcile(conn: psycopg.Connection, space_key: str, *, listed: int, removed: int) -> None:
+    """Store when the space was last reconciled and what that found."""
+    conn.execute(
+        """UPDATE spaces SET last_reconcile_at = now(), last_reconcile_listed = %s, last_reconcile_removed = %s,
+                  updated_at = now()
+           WHERE space_key = %s""",
+        (listed, removed, space_key),
+    )
+
+
+def last_reconcile_time(conn: psycopg.Connection, space_key: str) -> datetime | None:
+    """When the space was last reconciled (None: never)."""
+    row = conn.execute("SELECT last_reconcile_at FROM spaces WHERE space_key = %s", (space_key,)).fetchone()
+    return row[0] if row else None
 
 
 def unknown_users(conn: psycopg.Connection, refs: Iterable[str]) -> list[str]:

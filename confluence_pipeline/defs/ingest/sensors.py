@@ -59,12 +59,20 @@ def confluence_change_sensor(
     with postgres.connect() as conn:
         for key in context.instance.get_dynamic_partitions(space_partitions.name):
             try:
-                marker = detect_changes(conn, client, key)
+                check = detect_changes(conn, client, key)
             except ConfluenceError as exc:
                 errors.append(f"{key}: {exc}")
                 continue
-            if marker:
-                requests.append(RunRequest(partition_key=key, run_key=f"{key}:{marker}"))
+            if check.marker:
+                requests.append(RunRequest(partition_key=key, run_key=f"{key}:{check.marker}"))
+            if check.reconcile_needed:
+                context.log.info(
+                    "space %s: Confluence counts %s current pages, the store %s; pages may have been deleted, so a "
+                    "reconciliation is due",
+                    key,
+                    check.total_size,
+                    check.known_current,
+                )
     for error in errors:
         context.log.warning("change check failed for %s", error)
     if not requests:
