@@ -7,14 +7,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help bootstrap demo test dev bench lint format check-defs db-stop clean
+.PHONY: help bootstrap demo test dev sandbox bench lint format check-defs wheel db-stop clean
 
 help:
 	@echo "make demo    run the whole pipeline on the embedded local stack and print a report"
 	@echo "make test    run the test suite"
-	@echo "make dev     open the Dagster UI (http://127.0.0.1:3000) on the local stack"
-	@echo "make bench   print throughput, refresh cost and peak memory figures"
+	@echo "make dev     open the Dagster UI (http://127.0.0.1:3000) on the local stack (dagster dev -w workspace.yaml)"
+	@echo "make sandbox run the local Confluence on its own (SANDBOX_PORT, SANDBOX_PAGES, SANDBOX_SEED)"
+	@echo "make bench   print throughput, refresh cost and peak memory figures (python -m benchmarks)"
 	@echo "make lint    ruff check + format check; make format to fix"
+	@echo "make check-defs  dagster definitions validate -w workspace.yaml on the local stack"
+	@echo "make wheel   build the product's wheel into dist/"
 	@echo "make db-stop stop the embedded PostgreSQL"
 
 $(BIN)/confluence-pipeline: pyproject.toml uv.lock
@@ -33,6 +36,10 @@ test: bootstrap
 dev: bootstrap
 	$(BIN)/confluence-pipeline dev
 
+sandbox: bootstrap
+	$(BIN)/python -m confluence_sandbox serve --port $${SANDBOX_PORT:-8765} --pages $${SANDBOX_PAGES:-500} \
+		--seed $${SANDBOX_SEED:-7}
+
 bench: bootstrap
 	$(BIN)/python -m benchmarks
 
@@ -46,6 +53,9 @@ format: bootstrap
 
 check-defs: bootstrap
 	$(BIN)/confluence-pipeline validate
+
+wheel: bootstrap
+	$(UV) build --wheel --out-dir dist
 
 db-stop: bootstrap
 	$(BIN)/confluence-pipeline db stop

@@ -1,16 +1,17 @@
-"""The code location: project-wide wiring only."""
+"""The code location: every definition under ``defs/``, bound to the project's resources.
 
-from dagster import Definitions
+``dg.load_from_defs_folder`` reads ``[tool.dg]`` in pyproject.toml and collects the assets, checks, jobs, sensors and
+schedules of every module under ``confluence_pipeline/defs/``, so a new domain folder needs no wiring here. The same
+object is what ``dagster dev -w workspace.yaml``, ``dg dev`` and the CLI load.
+"""
 
-from confluence_pipeline.defs.ingest.assets import ingest_assets
-from confluence_pipeline.defs.ingest.checks import ingest_checks
-from confluence_pipeline.defs.ingest.sensors import confluence_change_sensor, confluence_space_sensor, ingest_job
+from pathlib import Path
+
+import dagster as dg
+
 from confluence_pipeline.defs.resources import build_resources
 
-defs = Definitions(
-    assets=ingest_assets,
-    asset_checks=ingest_checks,
-    jobs=[ingest_job],
-    sensors=[confluence_space_sensor, confluence_change_sensor],
-    resources=build_resources(),
+defs = dg.Definitions.merge(
+    dg.load_from_defs_folder(path_within_project=Path(__file__).parent),
+    dg.Definitions(resources=build_resources()),
 )

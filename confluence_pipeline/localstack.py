@@ -169,8 +169,8 @@ def start_sandbox(*, pages: int, seed: int, flavor: str = "cloud", port: int | N
     Returns:
         The running :class:`~confluence_sandbox.server.SandboxServer`.
     """
-    from confluence_sandbox.corpus import generate_corpus
-    from confluence_sandbox.server import SandboxServer
+    # The one import of the sandbox in the product, and a lazy one: the wheel does not carry confluence_sandbox.
+    from confluence_sandbox import SandboxServer, generate_corpus
 
     port = port if port is not None else int(os.environ.get("SANDBOX_PORT", DEFAULT_SANDBOX_PORT))
     corpus = generate_corpus(pages, seed, flavor=flavor)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import psycopg
@@ -34,23 +36,47 @@ def _url(socket_dir: str, database: str) -> str:
     return f"postgresql://postgres@/{database}?host={socket_dir}"
 
 
-@pytest.fixture
-def empty_db(pg_socket_dir: str) -> Iterator[str]:
-    """URL of a new, empty database (dropped afterwards)."""
+@contextmanager
+def _temporary_database(socket_dir: str, *, migrated: bool = True) -> Iterator[str]:
     name = "t_" + uuid.uuid4().hex[:12]
-    admin = _url(pg_socket_dir, "postgres")
+    admin = _url(socket_dir, "postgres")
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    yield _url(pg_socket_dir, name)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        url = _url(socket_dir, name)
+        if migrated:
+            apply_migrations(url)
+        yield url
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+TemporaryDatabase = Callable[..., AbstractContextManager[str]]
+
+
+@pytest.fixture(scope="session")
+def temporary_database(pg_socket_dir: str) -> TemporaryDatabase:
+    """The one way tests get a database: ``with temporary_database(migrated=True) as url:``.
+
+    A new database on the session's server, with the schema applied unless ``migrated=False``, dropped when the
+    block ends. Session-scoped so that module- and session-scoped fixtures can use it too.
+    """
+    return functools.partial(_temporary_database, pg_socket_dir)
 
 
 @pytest.fixture
-def db_url(empty_db: str) -> str:
-    """URL of a new database with the schema applied."""
-    apply_migrations(empty_db)
-    return empty_db
+def empty_db(temporary_database: TemporaryDatabase) -> Iterator[str]:
+    """URL of a new, empty database (dropped afterwards)."""
+    with temporary_database(migrated=False) as url:
+        yield url
+
+
+@pytest.fixture
+def db_url(temporary_database: TemporaryDatabase) -> Iterator[str]:
+    """URL of a new database with the schema applied (dropped afterwards)."""
+    with temporary_database() as url:
+        yield url
 
 
 @pytest.fixture

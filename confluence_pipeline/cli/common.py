@@ -38,18 +38,11 @@ def register_spaces() -> list[str]:
 
     from confluence_pipeline.confluence.client import ConfluenceClient
     from confluence_pipeline.confluence.settings import ConfluenceSettings
-    from confluence_pipeline.confluence.sync import discover_spaces
-    from confluence_pipeline.defs.ingest.partitions import space_partitions
+    from confluence_pipeline.defs.ingest.partitions import register_new_spaces
 
     client = ConfluenceClient(ConfluenceSettings.from_env())
     client.check_access()
-    keys = [space.key for space in discover_spaces(client)]
-    instance = DagsterInstance.get()
-    known = set(instance.get_dynamic_partitions(space_partitions.name))
-    new = [key for key in keys if key not in known]
-    if new:
-        instance.add_dynamic_partitions(space_partitions.name, new)
-    return keys
+    return register_new_spaces(DagsterInstance.get(), client).keys
 
 
 def materialize_spaces(

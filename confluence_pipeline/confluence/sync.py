@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -369,6 +369,35 @@ def discover_spaces(client: ConfluenceClient) -> list[SpaceRecord]:
             continue
         found.append(space)
     return sorted(found, key=lambda s: s.key)
+
+
+@dataclass(frozen=True)
+class SpaceDiscovery:
+    """The spaces to sync, and which of them the caller did not know yet.
+
+    Attributes:
+        keys: every space key to sync, sorted.
+        new: the keys not among the known ones, in the same order.
+    """
+
+    keys: list[str]
+    new: list[str]
+
+
+def find_new_spaces(client: ConfluenceClient, known: Iterable[str]) -> SpaceDiscovery:
+    """Discover the spaces to sync (see :func:`discover_spaces`) and tell which keys are not in ``known``.
+
+    Args:
+        client: the Confluence client.
+        known: keys already registered (for Dagster, the space partitions).
+
+    Returns:
+        Every key to sync and the new ones. Known keys that Confluence no longer lists are not reported: their
+        assets mark the space missing when they run.
+    """
+    keys = [space.key for space in discover_spaces(client)]
+    seen = set(known)
+    return SpaceDiscovery(keys=keys, new=[key for key in keys if key not in seen])
 
 
 @dataclass(frozen=True)

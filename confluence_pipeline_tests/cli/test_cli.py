@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import socket
-import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -21,17 +21,17 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def cli_env(pg_socket_dir: str, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    dagster_db = "dagster_" + uuid.uuid4().hex[:8]
-    with psycopg.connect(f"postgresql://postgres@/postgres?host={pg_socket_dir}", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{dagster_db}"')
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    monkeypatch.setenv("DAGSTER_PG_URL", f"postgresql+psycopg2://postgres@/{dagster_db}?host={pg_socket_dir}")
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
-    monkeypatch.setenv("SANDBOX_PORT", str(_free_port()))
-    monkeypatch.setenv("PIPELINE_WORKERS", "1")
-    for name in ("CONFLUENCE_BASE_URL", "CONFLUENCE_EMAIL", "CONFLUENCE_API_TOKEN", "CONFLUENCE_DEPLOYMENT"):
-        monkeypatch.delenv(name, raising=False)
+def cli_env(temporary_database, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    with temporary_database(migrated=False) as dagster_url:
+        monkeypatch.setenv("DATABASE_URL", db_url)
+        # dagster-postgres needs psycopg2 (DESIGN.md): psycopg 3 breaks its NOTIFY statement.
+        monkeypatch.setenv("DAGSTER_PG_URL", dagster_url.replace("postgresql://", "postgresql+psycopg2://", 1))
+        monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+        monkeypatch.setenv("SANDBOX_PORT", str(_free_port()))
+        monkeypatch.setenv("PIPELINE_WORKERS", "1")
+        for name in ("CONFLUENCE_BASE_URL", "CONFLUENCE_EMAIL", "CONFLUENCE_API_TOKEN", "CONFLUENCE_DEPLOYMENT"):
+            monkeypatch.delenv(name, raising=False)
+        yield
 
 
 def _row_versions(url: str) -> dict[str, list[tuple[str, str]]]:

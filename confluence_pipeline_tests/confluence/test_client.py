@@ -1,7 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from support import sandbox_settings
 
 from confluence_pipeline.confluence.client import ConfluenceClient
 from confluence_pipeline.confluence.cql import (
@@ -14,6 +13,7 @@ from confluence_pipeline.confluence.cql import (
 from confluence_pipeline.confluence.errors import ConfluenceAuthError, ConfluenceConfigError, ConfluenceUnavailable
 from confluence_pipeline.confluence.ratelimit import RateLimiter
 from confluence_pipeline.confluence.settings import ConfluenceSettings
+from confluence_pipeline_tests.confluence.helpers import sandbox_settings
 
 
 @pytest.mark.parametrize("key", ['ENG" OR space = "HR', "ENG) OR (1=1", "a b", "", "ENG\n", "x;DROP"])

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from support import sandbox_settings
 
 from confluence_pipeline.confluence.client import ConfluenceClient
 from confluence_pipeline.confluence.sync import discover_spaces, fetch_space, sync_space
 from confluence_pipeline.store import pages as store
+from confluence_pipeline_tests.confluence.helpers import sandbox_settings
 
 SPACE = "ENG"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from dagster import DagsterInstance, build_sensor_context
-from support import sandbox_settings
 
 from confluence_pipeline.confluence.client import ConfluenceClient
 from confluence_pipeline.confluence.sync import fetch_space, sync_space
@@ -12,6 +11,7 @@ from confluence_pipeline.defs.ingest.partitions import space_partitions
 from confluence_pipeline.defs.ingest.sensors import confluence_change_sensor, confluence_space_sensor
 from confluence_pipeline.defs.resources import build_resources
 from confluence_pipeline.store import pages as store
+from confluence_pipeline_tests.confluence.helpers import sandbox_settings
 
 
 @pytest.fixture

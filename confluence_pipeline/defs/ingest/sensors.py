@@ -1,26 +1,12 @@
 """Sensors: discover spaces (new partitions) and poll CQL for edits (one small query per space per tick)."""
 
-from dagster import (
-    DefaultSensorStatus,
-    RunRequest,
-    SensorEvaluationContext,
-    SensorResult,
-    SkipReason,
-    define_asset_job,
-    sensor,
-)
+from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
 from confluence_pipeline.confluence.errors import ConfluenceError
-from confluence_pipeline.confluence.sync import detect_changes, discover_spaces
-from confluence_pipeline.defs.ingest.assets import ingest_assets
-from confluence_pipeline.defs.ingest.partitions import space_partitions
+from confluence_pipeline.confluence.sync import detect_changes
+from confluence_pipeline.defs.ingest.jobs import ingest_job
+from confluence_pipeline.defs.ingest.partitions import discover_new_spaces, space_partitions
 from confluence_pipeline.defs.resources import ConfluenceResource, PostgresResource
-
-ingest_job = define_asset_job(
-    "confluence_ingest",
-    selection=ingest_assets,
-    description="Sync one space end to end: space, changed pages, Markdown, chunks, embeddings.",
-)
 
 
 @sensor(
@@ -31,15 +17,13 @@ ingest_job = define_asset_job(
 )
 def confluence_space_sensor(context: SensorEvaluationContext, confluence: ConfluenceResource) -> SensorResult:
     """Add partitions for spaces that appeared and request their first run."""
-    client = confluence.client()
-    keys = [space.key for space in discover_spaces(client)]
-    known = set(context.instance.get_dynamic_partitions(space_partitions.name))
-    new = [key for key in keys if key not in known]
-    if not new:
-        return SensorResult(skip_reason=SkipReason(f"{len(keys)} space(s), none new"))
+    discovery = discover_new_spaces(context.instance, confluence.client())
+    if not discovery.new:
+        return SensorResult(skip_reason=SkipReason(f"{len(discovery.keys)} space(s), none new"))
+    # Partitions and their first runs in one tick: a run may target a key added by the same result.
     return SensorResult(
-        dynamic_partitions_requests=[space_partitions.build_add_request(new)],
-        run_requests=[RunRequest(partition_key=key, run_key=f"{key}:initial") for key in new],
+        dynamic_partitions_requests=[space_partitions.build_add_request(discovery.new)],
+        run_requests=[RunRequest(partition_key=key, run_key=f"{key}:initial") for key in discovery.new],
     )
 
 

@@ -1,13 +1,15 @@
-"""Helpers shared by test modules (a name of its own: `conftest` modules shadow each other on import)."""
+"""Helpers for tests that talk to the local Confluence sandbox through the real client."""
 
 from __future__ import annotations
 
+from typing import Any
 
-def sandbox_settings(server: object, **overrides: object) -> object:
+from confluence_pipeline.confluence.settings import ConfluenceSettings
+
+
+def sandbox_settings(server: Any, **overrides: Any) -> ConfluenceSettings:
     """ConfluenceSettings pointing at a sandbox, with short back-off so retries do not slow the suite."""
-    from confluence_pipeline.confluence.settings import ConfluenceSettings
-
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         "base_url": server.base_url,
         "deployment": "cloud" if server.flavor == "cloud" else "datacenter",
         "email": server.email,
