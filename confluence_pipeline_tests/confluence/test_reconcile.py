@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from support import sandbox_settings
 
 from confluence_pipeline.confluence.client import ConfluenceClient
 from confluence_pipeline.confluence.reconcile import (
@@ -20,6 +19,7 @@ from confluence_pipeline.embed.local import LocalEmbedder
 from confluence_pipeline.search.hybrid import search
 from confluence_pipeline.stages import StageSettings, chunk_space, convert_space, embed_space
 from confluence_pipeline.store import pages as store
+from confluence_pipeline_tests.confluence.helpers import sandbox_settings
 
 SPACE = "ENG"
 WORDS = ("zebracorn", "quokkaflux", "marmotwave", "lynxpetal")
