@@ -68,7 +68,7 @@ class SettingError(ValueError):
 def _setting(default: Any, env: str, description: str, *, secret: bool = False) -> Any:
     """A resource field: its default, its description (shown in the UI) and the variable that sets it."""
     extra = {"env": env, "secret": secret}
-    return Field(default=default, description=f"{description} ({env})", json_schema_extra=extra)
+    return Field(default=default, description=f"{description} Set by {env}.", json_schema_extra=extra)
 
 
 def setting_variable(resource: type[ConfigurableResource], field: str) -> tuple[str, bool]:

@@ -14,13 +14,13 @@ from .conftest import TEST_KEY
 SECRET = "sk-live-abcdefghijklmnop1234"
 
 
-def _from_env(environ: dict[str, str]) -> EmbeddingSettings:
+def _embedding_settings(environ: dict[str, str]) -> EmbeddingSettings:
     """The embedding settings the resources build from an environment."""
     return configured_resources(environ).embeddings.settings()
 
 
 def test_defaults_from_an_empty_environment() -> None:
-    settings = _from_env({})
+    settings = _embedding_settings({})
     assert settings == EmbeddingSettings()
     assert settings.provider == "auto"
     assert settings.model == "text-embedding-3-small"
@@ -29,7 +29,7 @@ def test_defaults_from_an_empty_environment() -> None:
 
 
 def test_reads_every_variable() -> None:
-    settings = _from_env(
+    settings = _embedding_settings(
         {
             "OPENAI_API_KEY": SECRET,
             "OPENAI_BASE_URL": "http://localhost:11434/v1",
@@ -70,25 +70,25 @@ def test_reads_every_variable() -> None:
 def test_invalid_values_name_the_variable(name: str, value: str) -> None:
     # Malformed values are refused when the resources are bound, out-of-range ones by the settings object.
     with pytest.raises((EmbeddingError, SettingError), match=name) as caught:
-        _from_env({name: value})
+        _embedding_settings({name: value})
     assert caught.value.setting == name
 
 
 def test_blank_values_count_as_unset() -> None:
-    settings = _from_env({"OPENAI_API_KEY": "  ", "EMBEDDING_DIMENSIONS": ""})
+    settings = _embedding_settings({"OPENAI_API_KEY": "  ", "EMBEDDING_DIMENSIONS": ""})
     assert settings.api_key is None and settings.dimensions == 1536
     assert settings.resolved_provider == "local"
 
 
 def test_auto_selects_local_without_key() -> None:
-    provider = build_provider(_from_env({}))
+    provider = build_provider(_embedding_settings({}))
     assert isinstance(provider, LocalEmbedder)
     assert provider.describe()["provider"] == "local"
     assert provider.model == "local-hash-v1-384"
 
 
 def test_auto_selects_openai_with_key() -> None:
-    provider = build_provider(_from_env({"OPENAI_API_KEY": SECRET}))
+    provider = build_provider(_embedding_settings({"OPENAI_API_KEY": SECRET}))
     assert isinstance(provider, OpenAIEmbedder)
     description = provider.describe()
     assert description == {
@@ -107,7 +107,7 @@ def test_auto_selects_openai_with_key() -> None:
 
 def test_auto_selects_openai_with_base_url_only_and_it_works() -> None:
     with FakeOpenAIServer(api_key=None) as server:
-        provider = build_provider(_from_env({"OPENAI_BASE_URL": server.base_url}))
+        provider = build_provider(_embedding_settings({"OPENAI_BASE_URL": server.base_url}))
         assert isinstance(provider, OpenAIEmbedder)
         assert provider.embed(["no key needed"]).shape == (1, 1536)
         assert provider.describe()["base_url_host"] == f"127.0.0.1:{server.port}"
@@ -115,7 +115,9 @@ def test_auto_selects_openai_with_base_url_only_and_it_works() -> None:
 
 
 def test_explicit_local_wins_over_a_key() -> None:
-    settings = _from_env({"OPENAI_API_KEY": SECRET, "EMBEDDING_PROVIDER": "local", "EMBEDDING_LOCAL_DIMENSIONS": "256"})
+    settings = _embedding_settings(
+        {"OPENAI_API_KEY": SECRET, "EMBEDDING_PROVIDER": "local", "EMBEDDING_LOCAL_DIMENSIONS": "256"}
+    )
     provider = build_provider(settings)
     assert isinstance(provider, LocalEmbedder)
     assert provider.dimensions == 256
@@ -123,7 +125,7 @@ def test_explicit_local_wins_over_a_key() -> None:
 
 def test_explicit_openai_without_key_names_the_setting() -> None:
     with pytest.raises(EmbeddingError, match="OPENAI_API_KEY"):
-        build_provider(_from_env({"EMBEDDING_PROVIDER": "openai"}))
+        build_provider(_embedding_settings({"EMBEDDING_PROVIDER": "openai"}))
 
 
 def test_settings_repr_masks_secrets() -> None:
@@ -136,7 +138,7 @@ def test_settings_repr_masks_secrets() -> None:
 
 
 def test_end_to_end_through_settings(fake_openai: FakeOpenAIServer) -> None:
-    settings = _from_env(
+    settings = _embedding_settings(
         {"OPENAI_API_KEY": TEST_KEY, "OPENAI_BASE_URL": fake_openai.base_url, "EMBEDDING_BATCH_SIZE": "2"}
     )
     provider = build_provider(settings)
