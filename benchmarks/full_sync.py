@@ -23,7 +23,7 @@ from typing import Any
 
 import psutil
 
-from confluence_pipeline import localstack
+from confluence_pipeline.cli.common import local_database
 
 
 class PeakMemory:
@@ -65,22 +65,22 @@ def _admin(base: str, path: str, payload: dict[str, Any] | None = None) -> Any:
 
 def _run_pipeline(db_url: str) -> dict[str, Any]:
     """Sync every space end to end with plain stage functions; returns counts, seconds and request counts."""
-    from confluence_pipeline.confluence.client import ConfluenceClient
-    from confluence_pipeline.confluence.settings import ConfluenceSettings
     from confluence_pipeline.confluence.sync import discover_spaces, sync_space
-    from confluence_pipeline.embed.factory import EmbeddingSettings, build_provider
-    from confluence_pipeline.stages import StageSettings, chunk_space, convert_space, embed_space
+    from confluence_pipeline.defs.resources import configured_resources
+    from confluence_pipeline.stages import chunk_space, convert_space, embed_space
     from confluence_pipeline.store import pages as page_store
     from confluence_pipeline.store.db import connect
 
-    settings = ConfluenceSettings.from_env()
-    stage_settings = StageSettings.from_env()
-    provider = build_provider(EmbeddingSettings.from_env())
+    # The settings a run would use: the code location's resources, bound to this worker's environment.
+    resources = configured_resources()
+    confluence = resources.confluence
+    stage_settings = resources.pipeline.settings(confluence.settings())
+    provider = resources.embeddings.build()
     phases = {"sync": 0.0, "markdown": 0.0, "chunks": 0.0, "embeddings": 0.0}
     totals = {"pages_written": 0, "pages_converted": 0, "chunks": 0, "texts_embedded": 0, "requests": 0}
     started = time.monotonic()
     with connect(db_url, autocommit=True) as conn:
-        client = ConfluenceClient(settings)
+        client = confluence.client()
         spaces = discover_spaces(client)
         with conn.transaction():
             for space in spaces:
@@ -157,7 +157,7 @@ def bench_size(pages: int, seed: int) -> dict[str, Any]:
     """Full sync, idle refresh and 1% refresh for one corpus size."""
     import psycopg
 
-    urls = localstack.ensure_database()
+    urls = local_database()
     name = f"bench_{pages}_{uuid.uuid4().hex[:6]}"
     admin_url = urls.app.replace("/confluence?", "/postgres?")
     with psycopg.connect(admin_url, autocommit=True) as conn:
@@ -230,7 +230,7 @@ def _print_size(report: dict[str, Any]) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run the benchmark for each size in ``args.pages`` and print the figures."""
-    localstack.ensure_database()
+    local_database()
     reports = []
     for pages in args.pages:
         report = bench_size(pages, args.seed)

@@ -28,7 +28,7 @@ from typing import Any
 import psycopg
 
 from confluence_pipeline.embed.base import EmbeddingProvider
-from confluence_pipeline.search.hybrid import MODES, search
+from confluence_pipeline.search import MODES, search
 
 CORPUS_PAGES = 600
 CORPUS_SEED = 42
@@ -281,12 +281,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="figures only, without the misses")
     args = parser.parse_args(argv)
     from benchmarks.search_speed import fresh_database
-    from confluence_pipeline import localstack
+    from confluence_pipeline.cli.common import local_database
     from confluence_pipeline.embed.local import LocalEmbedder
     from confluence_pipeline.store.db import connect
 
     started = time.monotonic()
-    urls = localstack.ensure_database()
+    urls = local_database()
     with fresh_database(urls.app, prefix="relevance") as url:
         corpus = ingest_corpus(url)
         problems = corpus_problems(corpus)

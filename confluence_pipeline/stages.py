@@ -25,6 +25,7 @@ from confluence_pipeline.convert.storage import ConvertContext, convert_storage
 from confluence_pipeline.embed.base import EmbeddingProvider
 from confluence_pipeline.embed.factory import EmbeddingSettings, provider_for_model
 from confluence_pipeline.store import documents as docs
+from confluence_pipeline.store.hnsw import HnswSettings
 from confluence_pipeline.store.pages import user_names
 
 log = logging.getLogger(__name__)
@@ -45,16 +46,21 @@ _pools_lock = threading.Lock()
 
 @dataclass(frozen=True)
 class StageSettings:
-    """Knobs shared by the stages (see README for the environment variables).
+    """Knobs shared by the stages, built by ``PipelineResource.settings()`` (README "Settings" names the variables).
 
     Attributes:
-        batch_size: rows read and committed per batch.
-        workers: processes for CPU-bound conversion and chunking (1 = in-process).
-        max_tokens: chunk size bound, in cl100k tokens.
-        overlap_tokens: tokens repeated between consecutive chunks of a section.
-        embed_batch_size: chunk texts sent to the provider per call of ``embed``.
-        site_url: Confluence URL for links in Markdown.
-        jira_base_url: Jira URL for issue-key links.
+        batch_size: rows read and committed per batch (``PIPELINE_BATCH_SIZE``).
+        workers: processes for CPU-bound conversion and chunking; 1 = in-process, 0 = one per core
+            (``PIPELINE_WORKERS``).
+        max_tokens: chunk size bound, in cl100k tokens (``CHUNK_MAX_TOKENS``).
+        overlap_tokens: tokens repeated between consecutive chunks of a section (``CHUNK_OVERLAP_TOKENS``).
+        embed_batch_size: chunk texts sent to the provider per call of ``embed`` (``PIPELINE_EMBED_BATCH_SIZE``).
+        site_url: Confluence URL for links in Markdown (``CONFLUENCE_BASE_URL``).
+        jira_base_url: Jira URL for issue-key links (``JIRA_BASE_URL``).
+        hnsw: build parameters of a model's vector index (``VECTOR_HNSW_*``).
+
+    Raises:
+        ValueError: on construction, when a value is out of range; the message names the variable.
     """
 
     batch_size: int = 200
@@ -64,34 +70,26 @@ class StageSettings:
     embed_batch_size: int = 512
     site_url: str | None = None
     jira_base_url: str | None = None
+    hnsw: HnswSettings = field(default_factory=HnswSettings)
+
+    def __post_init__(self) -> None:
+        for name, value, minimum in (("PIPELINE_BATCH_SIZE", self.batch_size, 1),
+                                     ("PIPELINE_WORKERS", self.workers, 0),
+                                     ("CHUNK_MAX_TOKENS", self.max_tokens, 32),
+                                     ("CHUNK_OVERLAP_TOKENS", self.overlap_tokens, 0),
+                                     ("PIPELINE_EMBED_BATCH_SIZE", self.embed_batch_size, 1)):  # fmt: skip
+            if value < minimum:
+                raise ValueError(f"{name}={value} must be at least {minimum}")
+        # The chunker's own bound: overlap below half a chunk, so every chunk moves forward.
+        if self.overlap_tokens >= self.max_tokens // 2:
+            raise ValueError(
+                f"CHUNK_OVERLAP_TOKENS={self.overlap_tokens} must be below half of CHUNK_MAX_TOKENS={self.max_tokens}"
+            )
 
     @property
     def effective_workers(self) -> int:
         """Worker processes to use: the setting, or one per core when 0."""
         return self.workers if self.workers > 0 else (os.cpu_count() or 1)
-
-    @classmethod
-    def from_env(cls, **overrides: Any) -> StageSettings:
-        """Build from ``PIPELINE_*`` environment variables, then ``overrides``."""
-        env = {
-            "batch_size": ("PIPELINE_BATCH_SIZE", int),
-            "workers": ("PIPELINE_WORKERS", int),
-            "max_tokens": ("CHUNK_MAX_TOKENS", int),
-            "overlap_tokens": ("CHUNK_OVERLAP_TOKENS", int),
-            "embed_batch_size": ("PIPELINE_EMBED_BATCH_SIZE", int),
-        }
-        values: dict[str, Any] = {}
-        for attr, (name, kind) in env.items():
-            raw = os.environ.get(name)
-            if raw:
-                try:
-                    values[attr] = kind(raw)
-                except ValueError:
-                    raise ValueError(f"{name}={raw!r} is not a valid {kind.__name__}") from None
-        values["site_url"] = os.environ.get("CONFLUENCE_BASE_URL") or None
-        values["jira_base_url"] = os.environ.get("JIRA_BASE_URL") or None
-        values.update(overrides)
-        return cls(**values)
 
 
 @dataclass
@@ -242,7 +240,7 @@ def embed_space(
                 result.processed += len(batch)
         finally:
             # Also after a failure: search must not be left without its index.
-            if docs.ensure_vector_index(conn, provider.model, provider.dimensions):
+            if docs.ensure_vector_index(conn, provider.model, provider.dimensions, settings.hnsw):
                 rebuilt.append(provider.model)
     promoted = docs.promote_ready_documents(conn, space_key, [p.model for p in providers])
     switched = docs.activate_if_complete(conn, configured.model) if states[configured.model] != "active" else False

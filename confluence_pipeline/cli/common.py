@@ -5,9 +5,14 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from confluence_pipeline import localstack
+
+if TYPE_CHECKING:
+    from confluence_pipeline.defs.resources import ConfiguredResources
+    from confluence_pipeline.embed.base import EmbeddingProvider
+    from confluence_pipeline.embed.factory import EmbeddingSettings
 
 WORKSPACE = str(localstack.PROJECT_ROOT / "workspace.yaml")
 
@@ -18,17 +23,44 @@ def tool(name: str) -> str:
     return candidate if os.path.exists(candidate) else name
 
 
-def prepare(*, sandbox_pages: int | None = None, seed: int = 7, flavor: str = "cloud") -> Any:
-    """Start what the local stack needs (embedded Postgres, optionally the sandbox), migrate, set DAGSTER_HOME."""
+def resources() -> ConfiguredResources:
+    """The code location's resources, bound to this process's environment and resolved: what a run would use."""
+    from confluence_pipeline.defs.resources import configured_resources
+
+    return configured_resources(os.environ)
+
+
+def local_database() -> localstack.DatabaseUrls:
+    """The pipeline's database: ``DATABASE_URL``, else the embedded server (started when needed)."""
+    configured = resources()
+    return localstack.ensure_database(configured.postgres.url or None, configured.local_stack.settings())
+
+
+def prepare(*, sandbox: bool = False, pages: int | None = None, seed: int | None = None, flavor: str = "cloud") -> Any:
+    """Start what the local stack needs (embedded Postgres, optionally the sandbox), migrate, set DAGSTER_HOME.
+
+    Args:
+        sandbox: start the local Confluence sandbox when no ``CONFLUENCE_BASE_URL`` is configured.
+        pages: the sandbox's generated pages; default ``SANDBOX_PAGES``.
+        seed: the sandbox's corpus seed; default ``SANDBOX_SEED``.
+        flavor: ``cloud`` or ``dc``.
+
+    Returns:
+        The running sandbox server, or None.
+    """
     from confluence_pipeline.store.migrate import apply_migrations
 
-    urls = localstack.ensure_database()
-    localstack.ensure_dagster_home()
+    configured = resources()
+    stack = configured.local_stack.settings()
+    urls = localstack.ensure_database(configured.postgres.url or None, stack)
+    localstack.ensure_dagster_home(stack)
     apply_migrations(urls.app)
     server = None
-    if sandbox_pages is not None and not os.environ.get("CONFLUENCE_BASE_URL"):
-        server = localstack.start_sandbox(pages=sandbox_pages, seed=seed, flavor=flavor)
-        print(f"local Confluence sandbox: {server.base_url} ({flavor}, {sandbox_pages} generated pages, seed {seed})")
+    if sandbox and not configured.confluence.settings().base_url:
+        pages = stack.sandbox_pages if pages is None else pages
+        seed = stack.sandbox_seed if seed is None else seed
+        server = localstack.start_sandbox(pages=pages, seed=seed, port=stack.sandbox_port, flavor=flavor)
+        print(f"local Confluence sandbox: {server.base_url} ({flavor}, {pages} generated pages, seed {seed})")
     return server
 
 
@@ -36,11 +68,9 @@ def register_spaces() -> list[str]:
     """Discover the site's spaces and add the new ones as partitions of the Dagster instance; returns every key."""
     from dagster import DagsterInstance
 
-    from confluence_pipeline.confluence.client import ConfluenceClient
-    from confluence_pipeline.confluence.settings import ConfluenceSettings
     from confluence_pipeline.defs.ingest.partitions import register_new_spaces
 
-    client = ConfluenceClient(ConfluenceSettings.from_env())
+    client = resources().confluence.client()
     client.check_access()
     return register_new_spaces(DagsterInstance.get(), client).keys
 
@@ -61,7 +91,7 @@ def materialize_spaces(
             ingest_assets,
             partition_key=key,
             instance=instance,
-            resources=build_resources(),
+            resources=build_resources(os.environ),
             tags=tags,
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         )
@@ -74,17 +104,13 @@ def materialize_spaces(
     return outcome
 
 
-def query_provider(conn: Any) -> Any:
-    """A provider for the model search serves (not necessarily the configured one, during a switch)."""
+def search_provider(conn: Any, settings: EmbeddingSettings) -> EmbeddingProvider | None:
+    """The provider of the model search serves, or None (full-text only) with a note when it cannot be built."""
     from confluence_pipeline.embed.base import EmbeddingError
-    from confluence_pipeline.embed.factory import EmbeddingSettings, provider_for_model
-    from confluence_pipeline.store.documents import active_model
+    from confluence_pipeline.search.query import query_provider
 
-    active = active_model(conn)
-    if active is None:
-        return None
     try:
-        return provider_for_model(EmbeddingSettings.from_env(), active[0], active[1])
+        return query_provider(conn, settings)
     except EmbeddingError as exc:
         print(f"note: vector search is off ({exc}); showing full-text results only", file=sys.stderr)
         return None

@@ -14,10 +14,12 @@ from typing import Any
 from confluence_pipeline import localstack
 from confluence_pipeline.cli.common import (
     WORKSPACE,
+    local_database,
     materialize_spaces,
     prepare,
-    query_provider,
     register_spaces,
+    resources,
+    search_provider,
     status_table,
     tool,
 )
@@ -25,10 +27,9 @@ from confluence_pipeline.cli.common import (
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run the whole pipeline on the local stack and print a report."""
-    from confluence_pipeline.store.db import connect
     from confluence_pipeline.store.status import space_status
 
-    server = prepare(sandbox_pages=args.pages, seed=args.seed)
+    server = prepare(sandbox=True, pages=args.pages, seed=args.seed)
     try:
         started = time.monotonic()
         keys = register_spaces()
@@ -41,9 +42,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
             for o in outcome.values()
             for name in ("confluence_space", "confluence_pages")
         )
-        with connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+        configured = resources()
+        with configured.postgres.connect() as conn:
             rows = space_status(conn)
-            sample = _sample_search(conn, args.query)
+            sample = _sample_search(conn, args.query, configured)
         expected = _sandbox_expectation(server, keys)
         _print_report(rows, keys, seconds, changed, requests, expected, sample, args.query)
     finally:
@@ -58,10 +60,11 @@ def _sandbox_expectation(server: Any, keys: Sequence[str]) -> int | None:
     return sum(len(server.corpus.pages(space_key=key, statuses=["current"])) for key in keys)
 
 
-def _sample_search(conn: Any, query: str) -> list[Any]:
-    from confluence_pipeline.search.hybrid import search
+def _sample_search(conn: Any, query: str, configured: Any) -> list[Any]:
+    from confluence_pipeline.search import search
 
-    return search(conn, query, query_provider(conn), k=1)
+    provider = search_provider(conn, configured.embeddings.settings())
+    return search(conn, query, provider, k=1, settings=configured.search.settings())
 
 
 def _print_report(
@@ -102,11 +105,10 @@ def _print_report(
 
 def cmd_status(args: argparse.Namespace) -> int:
     """Print per-space counts."""
-    from confluence_pipeline.store.db import connect
     from confluence_pipeline.store.status import space_status
 
     prepare()
-    with connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+    with resources().postgres.connect() as conn:
         rows = space_status(conn, args.space)
     if args.json:
         print(json.dumps([r.as_dict() for r in rows], indent=2, ensure_ascii=False))
@@ -117,13 +119,14 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     """Hybrid search over the stored chunks."""
-    from confluence_pipeline.search.hybrid import SearchFilters, search
-    from confluence_pipeline.store.db import connect
+    from confluence_pipeline.search import SearchFilters, search
 
     prepare()
+    configured = resources()
     filters = SearchFilters(space_key=args.space, label=args.label, under_page_id=args.under)
-    with connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
-        results = search(conn, args.query, query_provider(conn), k=args.k, filters=filters)
+    with configured.postgres.connect() as conn:
+        provider = search_provider(conn, configured.embeddings.settings())
+        results = search(conn, args.query, provider, k=args.k, filters=filters, settings=configured.search.settings())
     if args.json:
         print(json.dumps([r.as_dict() for r in results], indent=2, ensure_ascii=False))
         return 0
@@ -138,7 +141,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_dev(args: argparse.Namespace) -> int:
     """Open the Dagster UI on the same local stack (``dagster dev -w workspace.yaml``)."""
-    server = prepare(sandbox_pages=args.pages, seed=args.seed)
+    server = prepare(sandbox=True, pages=args.pages, seed=args.seed)
     try:
         keys = register_spaces()
         print(f"partitions: {', '.join(keys)}")
@@ -202,10 +205,10 @@ def cmd_db(args: argparse.Namespace) -> int:
     from confluence_pipeline.store.migrate import apply_migrations
 
     if args.action == "stop":
-        stopped = localstack.stop_embedded_server()
+        stopped = localstack.stop_embedded_server(resources().local_stack.settings().pgdata)
         print("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
         return 0
-    urls = localstack.ensure_database()
+    urls = local_database()
     if args.action == "migrate":
         applied = apply_migrations(urls.app)
         print("applied: " + ", ".join(applied) if applied else "schema is up to date")
@@ -217,14 +220,14 @@ def cmd_db(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     """Add the ingest commands to the CLI's subparsers."""
     demo = sub.add_parser("demo", help="run the whole pipeline on the local stack and print a report")
-    demo.add_argument("--pages", type=int, default=int(os.environ.get("SANDBOX_PAGES", "500")))
-    demo.add_argument("--seed", type=int, default=int(os.environ.get("SANDBOX_SEED", "7")))
+    demo.add_argument("--pages", type=int, help="generated sandbox pages (default: SANDBOX_PAGES, 500)")
+    demo.add_argument("--seed", type=int, help="sandbox corpus seed (default: SANDBOX_SEED, 7)")
     demo.add_argument("--query", default="deployment rollback procedure")
     demo.set_defaults(func=cmd_demo)
 
     dev = sub.add_parser("dev", help="open the Dagster UI on the local stack")
-    dev.add_argument("--pages", type=int, default=int(os.environ.get("SANDBOX_PAGES", "500")))
-    dev.add_argument("--seed", type=int, default=int(os.environ.get("SANDBOX_SEED", "7")))
+    dev.add_argument("--pages", type=int, help="generated sandbox pages (default: SANDBOX_PAGES, 500)")
+    dev.add_argument("--seed", type=int, help="sandbox corpus seed (default: SANDBOX_SEED, 7)")
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=3000)
     dev.set_defaults(func=cmd_dev)

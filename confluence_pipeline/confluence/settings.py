@@ -1,23 +1,9 @@
-"""Settings for talking to Confluence, read from the environment or built by the Dagster resource."""
+"""Settings for talking to Confluence, built by the Dagster resource (``defs/resources.py``) from its fields."""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
-
-
-def env_bool(name: str, default: bool) -> bool:
-    """Read a boolean environment variable (1/true/yes/on); unset or empty gives ``default``."""
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    return raw.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def _env_list(name: str) -> tuple[str, ...]:
-    raw = os.environ.get(name, "")
-    return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
 @dataclass(frozen=True)
@@ -89,45 +75,6 @@ class ConfluenceSettings:
             url += "/wiki"
         return url
 
-    @classmethod
-    def from_env(cls, **overrides: object) -> ConfluenceSettings:
-        """Build settings from ``CONFLUENCE_*`` environment variables (see README), then apply ``overrides``."""
-        values: dict[str, object] = {
-            "base_url": os.environ.get("CONFLUENCE_BASE_URL", ""),
-            "deployment": os.environ.get("CONFLUENCE_DEPLOYMENT", "auto"),
-            "email": os.environ.get("CONFLUENCE_EMAIL") or None,
-            "api_token": os.environ.get("CONFLUENCE_API_TOKEN") or None,
-            "personal_access_token": os.environ.get("CONFLUENCE_PAT") or None,
-            "verify_tls": env_bool("CONFLUENCE_VERIFY_TLS", True),
-            "ca_bundle": os.environ.get("CONFLUENCE_CA_BUNDLE") or None,
-            "timezone": os.environ.get("CONFLUENCE_TIMEZONE") or None,
-            "spaces": _env_list("CONFLUENCE_SPACES"),
-            "exclude_spaces": _env_list("CONFLUENCE_EXCLUDE_SPACES"),
-            "include_personal_spaces": env_bool("CONFLUENCE_INCLUDE_PERSONAL_SPACES", False),
-            "jira_base_url": os.environ.get("JIRA_BASE_URL") or None,
-        }
-        numeric = {
-            "connect_timeout_s": ("CONFLUENCE_CONNECT_TIMEOUT_S", float),
-            "read_timeout_s": ("CONFLUENCE_READ_TIMEOUT_S", float),
-            "rate_limit_rps": ("CONFLUENCE_RATE_LIMIT_RPS", float),
-            "max_retries": ("CONFLUENCE_MAX_RETRIES", int),
-            "backoff_base_s": ("CONFLUENCE_BACKOFF_BASE_S", float),
-            "backoff_max_s": ("CONFLUENCE_BACKOFF_MAX_S", float),
-            "overlap_minutes": ("CONFLUENCE_OVERLAP_MINUTES", int),
-            "list_page_size": ("CONFLUENCE_LIST_PAGE_SIZE", int),
-            "fetch_batch_size": ("CONFLUENCE_FETCH_BATCH_SIZE", int),
-        }
-        for attr, (env, kind) in numeric.items():
-            raw = os.environ.get(env)
-            if raw:
-                try:
-                    values[attr] = kind(raw)
-                except ValueError:
-                    raise ValueError(f"{env}={raw!r} is not a valid {kind.__name__}") from None
-        values.update(overrides)
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
-
     def validate(self) -> None:
         """Check the settings make sense before any request is made.
 
@@ -153,3 +100,13 @@ class ConfluenceSettings:
             raise ValueError("CONFLUENCE_FETCH_BATCH_SIZE and CONFLUENCE_LIST_PAGE_SIZE must be at least 1")
         if self.rate_limit_rps <= 0:
             raise ValueError("CONFLUENCE_RATE_LIMIT_RPS must be greater than 0")
+        for name, value in (("CONFLUENCE_CONNECT_TIMEOUT_S", self.connect_timeout_s),
+                            ("CONFLUENCE_READ_TIMEOUT_S", self.read_timeout_s)):  # fmt: skip
+            if value <= 0:
+                raise ValueError(f"{name}={value} must be greater than 0")
+        for name, value in (("CONFLUENCE_MAX_RETRIES", self.max_retries),
+                            ("CONFLUENCE_OVERLAP_MINUTES", self.overlap_minutes),
+                            ("CONFLUENCE_BACKOFF_BASE_S", self.backoff_base_s),
+                            ("CONFLUENCE_BACKOFF_MAX_S", self.backoff_max_s)):  # fmt: skip
+            if value < 0:
+                raise ValueError(f"{name}={value} must not be negative")

@@ -1,13 +1,11 @@
-"""Embedding settings from the environment, and the choice of provider they imply."""
+"""Embedding settings (built by the Dagster resource, ``defs/resources.py``) and the choice of provider they imply."""
 
 from __future__ import annotations
 
 import logging
-import os
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from typing import Final, Literal, cast
+from typing import Final, Literal
 
 from confluence_pipeline.embed.base import EmbeddingError, EmbeddingProvider
 from confluence_pipeline.lib.redact import redact_userinfo
@@ -19,6 +17,16 @@ log = logging.getLogger(__name__)
 ProviderChoice = Literal["auto", "openai", "local"]
 _PROVIDERS: Final = ("auto", "openai", "local")
 _SECRET_FIELDS: Final = frozenset({"api_key"})
+# Each numeric field: the variable that sets it and its least valid value.
+_MINIMUMS: Final = {
+    "dimensions": ("EMBEDDING_DIMENSIONS", 1),
+    "batch_size": ("EMBEDDING_BATCH_SIZE", 1),
+    "max_batch_tokens": ("EMBEDDING_MAX_BATCH_TOKENS", 1),
+    "concurrency": ("EMBEDDING_CONCURRENCY", 1),
+    "max_retries": ("EMBEDDING_MAX_RETRIES", 0),
+    "local_dimensions": ("EMBEDDING_LOCAL_DIMENSIONS", 16),
+    "max_input_tokens": ("EMBEDDING_MAX_INPUT_TOKENS", 1),
+}
 
 
 @dataclass(frozen=True)
@@ -37,9 +45,12 @@ class EmbeddingSettings:
         concurrency: Requests in flight at once (``EMBEDDING_CONCURRENCY``).
         max_retries: Retries of a failed request (``EMBEDDING_MAX_RETRIES``).
         local_dimensions: Vector length of the local offline embedder (``EMBEDDING_LOCAL_DIMENSIONS``).
-        max_input_tokens: Inputs longer than this are truncated before sending.
-        timeout_s: Timeout of one HTTP request.
-        organization: OpenAI organization id, for keys that belong to several.
+        max_input_tokens: Inputs longer than this are truncated before sending (``EMBEDDING_MAX_INPUT_TOKENS``).
+        timeout_s: Timeout of one HTTP request (``EMBEDDING_TIMEOUT_S``).
+        organization: OpenAI organization id, for keys that belong to several (``OPENAI_ORG_ID``).
+
+    Raises:
+        EmbeddingError: on construction, when a value is invalid; the message and ``setting`` name the variable.
     """
 
     provider: ProviderChoice = "auto"
@@ -62,6 +73,15 @@ class EmbeddingSettings:
                 f"EMBEDDING_PROVIDER must be one of {', '.join(_PROVIDERS)}, got {self.provider!r}",
                 setting="EMBEDDING_PROVIDER",
             )
+        for name, (variable, minimum) in _MINIMUMS.items():
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise EmbeddingError(f"{variable} must be an integer, got {value!r}", setting=variable)
+            if value < minimum:
+                raise EmbeddingError(f"{variable} must be ≥ {minimum}, got {value}", setting=variable)
+        if self.timeout_s <= 0:
+            variable = "EMBEDDING_TIMEOUT_S"
+            raise EmbeddingError(f"{variable} must be > 0, got {self.timeout_s}", setting=variable)
 
     def __repr__(self) -> str:
         shown = []
@@ -75,56 +95,6 @@ class EmbeddingSettings:
                 shown.append(f"{item.name}={value!r}")
         return f"EmbeddingSettings({', '.join(shown)})"
 
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> EmbeddingSettings:
-        """Read settings from environment variables; unset or empty variables keep their defaults.
-
-        Reads OPENAI_API_KEY, OPENAI_BASE_URL, EMBEDDING_PROVIDER, EMBEDDING_MODEL, EMBEDDING_DIMENSIONS,
-        EMBEDDING_BATCH_SIZE, EMBEDDING_MAX_BATCH_TOKENS, EMBEDDING_CONCURRENCY, EMBEDDING_MAX_RETRIES and
-        EMBEDDING_LOCAL_DIMENSIONS.
-
-        Args:
-            environ: Mapping to read instead of ``os.environ`` (tests).
-
-        Returns:
-            The settings.
-
-        Raises:
-            EmbeddingError: A variable holds an invalid value; the message names it.
-        """
-        env = os.environ if environ is None else environ
-
-        def text(name: str) -> str | None:
-            value = env.get(name, "").strip()
-            return value or None
-
-        def integer(name: str, default: int, minimum: int) -> int:
-            raw = text(name)
-            if raw is None:
-                return default
-            try:
-                value = int(raw)
-            except ValueError:
-                raise EmbeddingError(f"{name} must be an integer, got {raw!r}", setting=name) from None
-            if value < minimum:
-                raise EmbeddingError(f"{name} must be ≥ {minimum}, got {value}", setting=name)
-            return value
-
-        defaults = cls()
-        provider = (text("EMBEDDING_PROVIDER") or "auto").lower()
-        return cls(
-            provider=cast(ProviderChoice, provider),
-            api_key=text("OPENAI_API_KEY"),
-            base_url=text("OPENAI_BASE_URL"),
-            model=text("EMBEDDING_MODEL") or defaults.model,
-            dimensions=integer("EMBEDDING_DIMENSIONS", defaults.dimensions, 1),
-            batch_size=integer("EMBEDDING_BATCH_SIZE", defaults.batch_size, 1),
-            max_batch_tokens=integer("EMBEDDING_MAX_BATCH_TOKENS", defaults.max_batch_tokens, 1),
-            concurrency=integer("EMBEDDING_CONCURRENCY", defaults.concurrency, 1),
-            max_retries=integer("EMBEDDING_MAX_RETRIES", defaults.max_retries, 0),
-            local_dimensions=integer("EMBEDDING_LOCAL_DIMENSIONS", defaults.local_dimensions, 16),
-        )
-
     @property
     def resolved_provider(self) -> Literal["openai", "local"]:
         """The provider ``build_provider`` will create: ``auto`` picks OpenAI when a key or base URL is set."""
@@ -137,7 +107,7 @@ def build_provider(settings: EmbeddingSettings) -> EmbeddingProvider:
     """Create the embedder the settings ask for.
 
     Args:
-        settings: The embedding settings, e.g. from ``EmbeddingSettings.from_env()``.
+        settings: The embedding settings, e.g. from ``EmbeddingsResource.settings()``.
 
     Returns:
         An ``OpenAIEmbedder`` or a ``LocalEmbedder``. Both log which provider runs; ``describe()`` says it too.

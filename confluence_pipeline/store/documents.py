@@ -318,8 +318,8 @@ def ensure_vector_index(
     """Create the model's partial HNSW index (cosine) if it is missing; returns True when it was built now.
 
     Dimensions differ per model, so the index is on a cast to the model's own ``vector(N)``; search casts the same
-    way so the planner can use it. ``hnsw`` holds the build parameters (default: ``VECTOR_HNSW_*`` from the
-    environment, see :mod:`confluence_pipeline.store.hnsw`).
+    way so the planner can use it. ``hnsw`` holds the build parameters (default: pgvector's; the stages pass
+    ``StageSettings.hnsw``, see :mod:`confluence_pipeline.store.hnsw`).
     """
     name = vector_index_name(model)
     if conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()[0] is not None:

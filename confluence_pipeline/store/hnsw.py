@@ -1,8 +1,9 @@
 """HNSW settings of the vector index: build parameters and the search-time candidate list.
 
 pgvector's HNSW index has two build parameters, ``m`` (links per node) and ``ef_construction`` (candidate list
-while building), and one search parameter, ``hnsw.ef_search`` (candidate list while searching). They come from the
-environment:
+while building), and one search parameter, ``hnsw.ef_search`` (candidate list while searching). The build parameters
+are :class:`HnswSettings` (``PipelineResource``); ``ef_search`` is a search setting
+(:class:`~confluence_pipeline.search.hybrid.SearchSettings`, ``SearchResource``). Their variables:
 
 | Variable | Default | Meaning |
 |---|---|---|
@@ -30,23 +31,23 @@ them to take effect.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
 class HnswSettings:
-    """HNSW parameters.
+    """HNSW build parameters.
 
     Attributes:
-        m: links per node, fixed when the index is built.
-        ef_construction: candidate list size while building.
-        ef_search: candidate list size while searching (``SET LOCAL hnsw.ef_search``).
+        m: links per node, fixed when the index is built (``VECTOR_HNSW_M``).
+        ef_construction: candidate list size while building (``VECTOR_HNSW_EF_CONSTRUCTION``).
+
+    Raises:
+        ValueError: on construction, when a value is out of range; the message names the variable.
     """
 
     m: int = 16
     ef_construction: int = 64
-    ef_search: int = 40
 
     def __post_init__(self) -> None:
         if not 2 <= self.m <= 100:
@@ -56,26 +57,6 @@ class HnswSettings:
                 f"VECTOR_HNSW_EF_CONSTRUCTION={self.ef_construction} must be at least 2 × VECTOR_HNSW_M "
                 f"({2 * self.m}) and at most 1000"
             )
-        if not 1 <= self.ef_search <= 1000:
-            raise ValueError(f"VECTOR_EF_SEARCH={self.ef_search} must be between 1 and 1000")
-
-    @classmethod
-    def from_env(cls) -> HnswSettings:
-        """Read ``VECTOR_HNSW_M``, ``VECTOR_HNSW_EF_CONSTRUCTION`` and ``VECTOR_EF_SEARCH``; unset means default.
-
-        Raises:
-            ValueError: a variable is not an integer or is out of range; the message names it.
-        """
-        values: dict[str, int] = {}
-        for attr, name in (("m", "VECTOR_HNSW_M"), ("ef_construction", "VECTOR_HNSW_EF_CONSTRUCTION"),
-                           ("ef_search", "VECTOR_EF_SEARCH")):  # fmt: skip
-            raw = os.environ.get(name, "").strip()
-            if raw:
-                try:
-                    values[attr] = int(raw)
-                except ValueError:
-                    raise ValueError(f"{name}={raw!r} is not an integer") from None
-        return cls(**values)
 
 
 def hnsw_index_sql(name: str, model: str, dimensions: int, settings: HnswSettings | None = None) -> str:
@@ -89,12 +70,12 @@ def hnsw_index_sql(name: str, model: str, dimensions: int, settings: HnswSetting
         name: index name (see ``documents.vector_index_name``).
         model: the embedding model whose rows the index covers.
         dimensions: the model's vector size.
-        settings: build parameters; default: from the environment.
+        settings: build parameters; default: pgvector's (``HnswSettings()``).
 
     Returns:
         The statement (identifiers and literals already quoted: it takes no parameters).
     """
-    settings = settings or HnswSettings.from_env()
+    settings = settings or HnswSettings()
     literal = model.replace("'", "''")
     return (
         f"CREATE INDEX IF NOT EXISTS {name} ON embeddings "

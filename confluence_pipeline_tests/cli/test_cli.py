@@ -86,7 +86,7 @@ def test_backfill_is_recorded_in_the_instance(cli_env: None, capsys: pytest.Capt
 
     from confluence_pipeline import localstack
 
-    server = localstack.start_sandbox(pages=40, seed=3)
+    server = localstack.start_sandbox(pages=40, seed=3, port=_free_port())
     try:
         assert main(["backfill", "--spaces", "ENG,HR"]) == 0
         instance = DagsterInstance.get()

@@ -20,14 +20,12 @@ from confluence_pipeline_tests.confluence.helpers import sandbox_settings
 SPACE = "ENG"
 
 _SYNC_SCRIPT = """
-import os, sys
-from confluence_pipeline.confluence.client import ConfluenceClient
-from confluence_pipeline.confluence.settings import ConfluenceSettings
+import sys
 from confluence_pipeline.confluence.sync import sync_space
-from confluence_pipeline.store.db import connect
-settings = ConfluenceSettings.from_env(backoff_base_s=0.01, backoff_max_s=0.1)
-with connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
-    sync_space(conn, ConfluenceClient(settings), sys.argv[1])
+from confluence_pipeline.defs.resources import configured_resources
+resources = configured_resources()
+with resources.postgres.connect() as conn:
+    sync_space(conn, resources.confluence.client(), sys.argv[1])
 print("done")
 """
 
@@ -65,6 +63,8 @@ def test_sync_killed_at_random_points_converges(
         "CONFLUENCE_FETCH_BATCH_SIZE": "4",
         "CONFLUENCE_LIST_PAGE_SIZE": "25",
         "CONFLUENCE_RATE_LIMIT_RPS": "1000",
+        "CONFLUENCE_BACKOFF_BASE_S": "0.01",
+        "CONFLUENCE_BACKOFF_MAX_S": "0.1",
     }
     rng = random.Random(20261122)
     kills = 0

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from confluence_pipeline.defs.resources import SettingError, configured_resources
 from confluence_pipeline.embed.base import EmbeddingError
 from confluence_pipeline.embed.factory import EmbeddingSettings, build_provider
 from confluence_pipeline.embed.local import LocalEmbedder
@@ -13,8 +14,13 @@ from .conftest import TEST_KEY
 SECRET = "sk-live-abcdefghijklmnop1234"
 
 
+def _embedding_settings(environ: dict[str, str]) -> EmbeddingSettings:
+    """The embedding settings the resources build from an environment."""
+    return configured_resources(environ).embeddings.settings()
+
+
 def test_defaults_from_an_empty_environment() -> None:
-    settings = EmbeddingSettings.from_env({})
+    settings = _embedding_settings({})
     assert settings == EmbeddingSettings()
     assert settings.provider == "auto"
     assert settings.model == "text-embedding-3-small"
@@ -23,7 +29,7 @@ def test_defaults_from_an_empty_environment() -> None:
 
 
 def test_reads_every_variable() -> None:
-    settings = EmbeddingSettings.from_env(
+    settings = _embedding_settings(
         {
             "OPENAI_API_KEY": SECRET,
             "OPENAI_BASE_URL": "http://localhost:11434/v1",
@@ -62,26 +68,27 @@ def test_reads_every_variable() -> None:
     ],
 )
 def test_invalid_values_name_the_variable(name: str, value: str) -> None:
-    with pytest.raises(EmbeddingError, match=name) as caught:
-        EmbeddingSettings.from_env({name: value})
+    # Malformed values are refused when the resources are bound, out-of-range ones by the settings object.
+    with pytest.raises((EmbeddingError, SettingError), match=name) as caught:
+        _embedding_settings({name: value})
     assert caught.value.setting == name
 
 
 def test_blank_values_count_as_unset() -> None:
-    settings = EmbeddingSettings.from_env({"OPENAI_API_KEY": "  ", "EMBEDDING_DIMENSIONS": ""})
+    settings = _embedding_settings({"OPENAI_API_KEY": "  ", "EMBEDDING_DIMENSIONS": ""})
     assert settings.api_key is None and settings.dimensions == 1536
     assert settings.resolved_provider == "local"
 
 
 def test_auto_selects_local_without_key() -> None:
-    provider = build_provider(EmbeddingSettings.from_env({}))
+    provider = build_provider(_embedding_settings({}))
     assert isinstance(provider, LocalEmbedder)
     assert provider.describe()["provider"] == "local"
     assert provider.model == "local-hash-v1-384"
 
 
 def test_auto_selects_openai_with_key() -> None:
-    provider = build_provider(EmbeddingSettings.from_env({"OPENAI_API_KEY": SECRET}))
+    provider = build_provider(_embedding_settings({"OPENAI_API_KEY": SECRET}))
     assert isinstance(provider, OpenAIEmbedder)
     description = provider.describe()
     assert description == {
@@ -100,7 +107,7 @@ def test_auto_selects_openai_with_key() -> None:
 
 def test_auto_selects_openai_with_base_url_only_and_it_works() -> None:
     with FakeOpenAIServer(api_key=None) as server:
-        provider = build_provider(EmbeddingSettings.from_env({"OPENAI_BASE_URL": server.base_url}))
+        provider = build_provider(_embedding_settings({"OPENAI_BASE_URL": server.base_url}))
         assert isinstance(provider, OpenAIEmbedder)
         assert provider.embed(["no key needed"]).shape == (1, 1536)
         assert provider.describe()["base_url_host"] == f"127.0.0.1:{server.port}"
@@ -108,7 +115,7 @@ def test_auto_selects_openai_with_base_url_only_and_it_works() -> None:
 
 
 def test_explicit_local_wins_over_a_key() -> None:
-    settings = EmbeddingSettings.from_env(
+    settings = _embedding_settings(
         {"OPENAI_API_KEY": SECRET, "EMBEDDING_PROVIDER": "local", "EMBEDDING_LOCAL_DIMENSIONS": "256"}
     )
     provider = build_provider(settings)
@@ -118,7 +125,7 @@ def test_explicit_local_wins_over_a_key() -> None:
 
 def test_explicit_openai_without_key_names_the_setting() -> None:
     with pytest.raises(EmbeddingError, match="OPENAI_API_KEY"):
-        build_provider(EmbeddingSettings.from_env({"EMBEDDING_PROVIDER": "openai"}))
+        build_provider(_embedding_settings({"EMBEDDING_PROVIDER": "openai"}))
 
 
 def test_settings_repr_masks_secrets() -> None:
@@ -131,7 +138,7 @@ def test_settings_repr_masks_secrets() -> None:
 
 
 def test_end_to_end_through_settings(fake_openai: FakeOpenAIServer) -> None:
-    settings = EmbeddingSettings.from_env(
+    settings = _embedding_settings(
         {"OPENAI_API_KEY": TEST_KEY, "OPENAI_BASE_URL": fake_openai.base_url, "EMBEDDING_BATCH_SIZE": "2"}
     )
     provider = build_provider(settings)

@@ -14,7 +14,7 @@ from collections import defaultdict
 from benchmarks.relevance import ingest_server, sandbox_client, sync_space_stages
 from confluence_pipeline.confluence.sync import sync_space
 from confluence_pipeline.embed.local import LocalEmbedder
-from confluence_pipeline.search.hybrid import search
+from confluence_pipeline.search import search
 from confluence_pipeline.stages import StageSettings, chunk_space, convert_space
 from confluence_pipeline.store.db import connect
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from confluence_pipeline.defs.resources import SettingError, configured_resources
 from confluence_pipeline.embed.local import LocalEmbedder
-from confluence_pipeline.search import hybrid as search_module
-from confluence_pipeline.search.hybrid import SearchFilters, search
+from confluence_pipeline.search import SearchFilters, SearchSettings, search
+from confluence_pipeline.search.filters import filters_sql
+from confluence_pipeline.search.vector import vector_half
+from confluence_pipeline.stages import StageSettings
 from confluence_pipeline.store import documents as docs
 from confluence_pipeline.store.db import connect
 from confluence_pipeline.store.hnsw import HnswSettings, hnsw_index_sql
@@ -114,9 +117,9 @@ def test_vector_half_can_use_the_models_partial_hnsw_index(store) -> None:
     conn, _ = store
     model = docs.active_model(conn)
     assert model is not None
-    join, where, params = search_module._filters_sql(SearchFilters())
+    join, where, params = filters_sql(SearchFilters())
     params.update({"qvec": PROVIDER.embed(["payment latency"])[0], "candidates": 10})
-    statement = search_module._vector_half(conn, model, join, where)
+    statement = vector_half(conn, model, join, where)
     with conn.transaction():
         # The table is small enough for a scan and a sort to win; forbid them to see whether the index qualifies.
         for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
@@ -125,14 +128,14 @@ def test_vector_half_can_use_the_models_partial_hnsw_index(store) -> None:
     assert f"Index Scan using {docs.vector_index_name(model[0])}" in plan
 
 
-def test_hnsw_build_parameters_come_from_the_environment(store, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hnsw_build_parameters_come_from_the_environment(store) -> None:
     conn, _ = store
-    monkeypatch.setenv("VECTOR_HNSW_M", "8")
-    monkeypatch.setenv("VECTOR_HNSW_EF_CONSTRUCTION", "40")
+    stage = configured_resources({"VECTOR_HNSW_M": "8", "VECTOR_HNSW_EF_CONSTRUCTION": "40"}).pipeline.settings()
+    assert stage.hnsw == HnswSettings(m=8, ef_construction=40)
     model = "test-hnsw-settings-3"
     docs.register_model(conn, model, "local", 3)
     try:
-        assert docs.ensure_vector_index(conn, model, 3)
+        assert docs.ensure_vector_index(conn, model, 3, stage.hnsw)
         options = conn.execute(
             "SELECT reloptions FROM pg_class WHERE relname = %s", (docs.vector_index_name(model),)
         ).fetchone()[0]
@@ -142,36 +145,34 @@ def test_hnsw_build_parameters_come_from_the_environment(store, monkeypatch: pyt
         conn.execute("DELETE FROM embedding_models WHERE model = %s", (model,))
 
 
-def test_hnsw_settings_are_validated_with_the_variable_named(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert HnswSettings.from_env() == HnswSettings(m=16, ef_construction=64, ef_search=40)
-    monkeypatch.setenv("VECTOR_HNSW_M", "sixteen")
-    with pytest.raises(ValueError, match="VECTOR_HNSW_M"):
-        HnswSettings.from_env()
-    monkeypatch.setenv("VECTOR_HNSW_M", "32")
-    monkeypatch.setenv("VECTOR_HNSW_EF_CONSTRUCTION", "40")
+def _stage_and_search(environ: dict[str, str]) -> tuple[StageSettings, SearchSettings]:
+    resources = configured_resources(environ)
+    return resources.pipeline.settings(), resources.search.settings()
+
+
+def test_hnsw_settings_are_validated_with_the_variable_named() -> None:
+    stage, searching = _stage_and_search({})
+    assert stage.hnsw == HnswSettings(m=16, ef_construction=64) and searching.ef_search == 40
+    with pytest.raises(SettingError, match="VECTOR_HNSW_M"):
+        _stage_and_search({"VECTOR_HNSW_M": "sixteen"})
     with pytest.raises(ValueError, match="VECTOR_HNSW_EF_CONSTRUCTION"):
-        HnswSettings.from_env()
-    monkeypatch.delenv("VECTOR_HNSW_M")
-    monkeypatch.delenv("VECTOR_HNSW_EF_CONSTRUCTION")
-    monkeypatch.setenv("VECTOR_EF_SEARCH", "0")
+        _stage_and_search({"VECTOR_HNSW_M": "32", "VECTOR_HNSW_EF_CONSTRUCTION": "40"})
     with pytest.raises(ValueError, match="VECTOR_EF_SEARCH"):
-        HnswSettings.from_env()
+        _stage_and_search({"VECTOR_EF_SEARCH": "0"})
     sql = hnsw_index_sql("idx", "it's-a-model", 1536, HnswSettings(m=24, ef_construction=100))
     assert "WITH (m = 24, ef_construction = 100)" in sql
     assert "embedding::vector(1536)" in sql and "WHERE model = 'it''s-a-model'" in sql
 
 
-def test_ef_search_is_set_for_the_search_transaction_only(store, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ef_search_is_set_for_the_search_transaction_only(store) -> None:
     conn, corpus = store
     query, page_id = _code_query(corpus)
     before = conn.execute("SELECT current_setting('hnsw.ef_search', true)").fetchone()[0]
-    monkeypatch.setenv("VECTOR_EF_SEARCH", "7")
-    assert search(conn, query, PROVIDER, k=3)[0].page_id == page_id
+    _, settings = _stage_and_search({"VECTOR_EF_SEARCH": "7"})
+    assert settings.ef_search == 7
+    assert search(conn, query, PROVIDER, k=3, settings=settings)[0].page_id == page_id
     assert conn.execute("SELECT current_setting('hnsw.ef_search', true)").fetchone()[0] == before
-    monkeypatch.setenv("VECTOR_EF_SEARCH", "many")
-    with pytest.raises(ValueError, match="VECTOR_EF_SEARCH"):
-        search(conn, query, PROVIDER)
-    monkeypatch.setenv("SEARCH_RRF_K", "0")
-    monkeypatch.delenv("VECTOR_EF_SEARCH")
+    with pytest.raises(SettingError, match="VECTOR_EF_SEARCH"):
+        _stage_and_search({"VECTOR_EF_SEARCH": "many"})
     with pytest.raises(ValueError, match="SEARCH_RRF_K"):
-        search(conn, query, PROVIDER)
+        _stage_and_search({"SEARCH_RRF_K": "0"})

@@ -1,5 +1,6 @@
 """The embedded server keeps its data across a stop and a start."""
 
+import os
 from pathlib import Path
 
 import psycopg
@@ -9,34 +10,36 @@ from confluence_pipeline import localstack
 
 
 @pytest.fixture
-def local_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("CONFLUENCE_PIPELINE_HOME", str(tmp_path / "home"))
+def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> localstack.LocalStackSettings:
+    # ensure_database exports the URLs for child processes; restore this process's environment afterwards.
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("DAGSTER_PG_URL", raising=False)
     (tmp_path / "home").mkdir()
-    yield tmp_path / "home"
-    localstack.stop_embedded_server()
+    settings = localstack.LocalStackSettings(home=tmp_path / "home")
+    yield settings
+    localstack.stop_embedded_server(settings.pgdata)
 
 
-def test_embedded_server_restarts_with_its_data(local_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    urls = localstack.ensure_database()
+def test_embedded_server_restarts_with_its_data(stack: localstack.LocalStackSettings) -> None:
+    urls = localstack.ensure_database(None, stack)
     assert urls.embedded and urls.dagster.startswith("postgresql+psycopg2://")
+    assert os.environ["DATABASE_URL"] == urls.app and os.environ["DAGSTER_PG_URL"] == urls.dagster
     with psycopg.connect(urls.app, autocommit=True) as conn:
         conn.execute("CREATE TABLE kept (v text)")
         conn.execute("INSERT INTO kept VALUES ('survives')")
-    assert localstack.stop_embedded_server() is True
-    assert localstack.stop_embedded_server() is False
-    # ensure_database exported the URL for child processes; a new process would start without it.
-    monkeypatch.delenv("DATABASE_URL")
-    urls_again = localstack.ensure_database()
+    assert localstack.stop_embedded_server(stack.pgdata) is True
+    assert localstack.stop_embedded_server(stack.pgdata) is False
+    urls_again = localstack.ensure_database(None, stack)
     with psycopg.connect(urls_again.app) as conn:
         assert conn.execute("SELECT v FROM kept").fetchone() == ("survives",)
-    assert (local_home / "pgdata" / "PG_VERSION").exists()
+    assert (stack.home / "pgdata" / "PG_VERSION").exists()
 
 
 def test_database_url_wins_over_the_embedded_server(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DATABASE_URL", "postgresql://app:secret@db.example/prod")
+    monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("DAGSTER_PG_URL", raising=False)
-    urls = localstack.ensure_database()
+    urls = localstack.ensure_database("postgresql://app:secret@db.example/prod", localstack.LocalStackSettings())
     assert not urls.embedded
     assert urls.dagster == "postgresql+psycopg2://app:secret@db.example/prod"
+    explicit = localstack.LocalStackSettings(dagster_pg_url="postgresql+psycopg2://dagster@db.example/runs")
+    assert localstack.ensure_database("postgresql://app@db.example/prod", explicit).dagster == explicit.dagster_pg_url

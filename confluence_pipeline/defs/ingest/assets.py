@@ -123,11 +123,15 @@ def confluence_pages(
     description="GitHub-flavoured Markdown converted from each page's storage format.",
 )
 def page_markdown(
-    context: AssetExecutionContext, postgres: PostgresResource, pipeline: PipelineResource
+    context: AssetExecutionContext,
+    postgres: PostgresResource,
+    pipeline: PipelineResource,
+    confluence: ConfluenceResource,
 ) -> MaterializeResult:
-    """Convert pages whose content changed."""
+    """Convert pages whose content changed (links point at the configured Confluence and Jira sites)."""
+    settings = pipeline.settings(confluence.settings())
     with postgres.connect() as conn:
-        result = convert_space(conn, context.partition_key, pipeline.settings())
+        result = convert_space(conn, context.partition_key, settings)
     context.log.info("space %s: converted %d page(s)", context.partition_key, result.processed)
     return MaterializeResult(metadata={**result.metadata(), "pages_converted": result.processed})
 
