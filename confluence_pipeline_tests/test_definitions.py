@@ -99,3 +99,18 @@ def test_dg_check_defs_loads_the_same_location(instance_env: dict[str, str]) -> 
     output = check.stdout + check.stderr
     assert check.returncode == 0, output
     assert f"Validation successful for code location {LOCATION}." in output
+
+
+def test_the_code_location_loads_without_the_checkout(tmp_path: Path) -> None:
+    # A container image may install the wheel: no pyproject.toml beside the package. The location must still load.
+    shutil.copytree(REPO_ROOT / "confluence_pipeline", tmp_path / "confluence_pipeline")
+    code = (
+        "import confluence_pipeline.definitions as d; "
+        f"assert d.__file__.startswith({str(tmp_path)!r}), d.__file__; "
+        "repo = d.defs.get_repository_def(); "
+        "print(sorted(k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == str(ASSETS)
