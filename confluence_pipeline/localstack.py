@@ -8,12 +8,16 @@ wheel, with its data in a project-local folder (``.local/pgdata`` by default) th
 from __future__ import annotations
 
 import atexit
+import functools
+import json
 import logging
 import os
 import shutil
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import psycopg
 
@@ -160,6 +164,16 @@ def ensure_dagster_home() -> Path:
 DEFAULT_SANDBOX_PORT = 8765
 
 
+@functools.cache
+def _plays_day() -> date:
+    """The day the sandbox's Play pages are current to: today in Seoul, fixed for the life of the process.
+
+    Fixed so that two sandboxes one process starts (the demo run twice) serve the same Action Log even across
+    midnight; a new process on a new day gets a log that runs up to its own yesterday.
+    """
+    return datetime.now(ZoneInfo("Asia/Seoul")).date()
+
+
 def start_sandbox(*, pages: int, seed: int, flavor: str = "cloud", port: int | None = None):
     """Start the local Confluence sandbox in a daemon thread and point ``CONFLUENCE_*`` at it.
 
@@ -169,11 +183,12 @@ def start_sandbox(*, pages: int, seed: int, flavor: str = "cloud", port: int | N
     Returns:
         The running :class:`~confluence_sandbox.server.SandboxServer`.
     """
+    from confluence_sandbox import plays
     from confluence_sandbox.corpus import generate_corpus
     from confluence_sandbox.server import SandboxServer
 
     port = port if port is not None else int(os.environ.get("SANDBOX_PORT", DEFAULT_SANDBOX_PORT))
-    corpus = generate_corpus(pages, seed, flavor=flavor)
+    corpus = generate_corpus(pages, seed, flavor=flavor, include_plays=True, plays_as_of=_plays_day())
     try:
         server = SandboxServer(corpus, port=port, flavor=flavor).start()
     except OSError as exc:
@@ -188,6 +203,10 @@ def start_sandbox(*, pages: int, seed: int, flavor: str = "cloud", port: int | N
             "CONFLUENCE_EMAIL": server.email,
             "CONFLUENCE_API_TOKEN": server.token,
             "CONFLUENCE_INCLUDE_PERSONAL_SPACES": os.environ.get("CONFLUENCE_INCLUDE_PERSONAL_SPACES", "true"),
+            "CONFLUENCE_TODO_PAGE_ID": str(plays.TODO_PAGE_ID),
+            "CONFLUENCE_PLAY_DB_PAGE_ID": str(plays.PLAY_DB_PAGE_ID),
+            "CONFLUENCE_ACTION_LOG_PAGE_ID": str(plays.ACTION_LOG_PAGE_ID),
+            "CONFLUENCE_PLAY_LIVE_DOCS": json.dumps({k: str(v) for k, v in plays.live_doc_ids().items()}),
         }
     )
     if flavor != "cloud":

@@ -33,6 +33,8 @@ class FaultSettings:
         fail_page_ids: Pages whose body cannot be rendered: any response that would include one of their bodies
             answers 500.
         seed: Seed of the RNG behind ``error_rate`` (reseeded whenever it is set).
+        drop_write_responses: The next this many REST writes (PUT, POST) are applied, and then the connection is
+            closed without a response: the client never learns that its write succeeded.
     """
 
     rate_limit_rps: float | None = None
@@ -45,6 +47,7 @@ class FaultSettings:
     latency_ms: float = 0.0
     fail_page_ids: frozenset[int] = field(default_factory=frozenset)
     seed: int = 0
+    drop_write_responses: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """Return the settings as JSON-ready values."""
@@ -59,6 +62,7 @@ class FaultSettings:
             "latency_ms": self.latency_ms,
             "fail_page_ids": sorted(str(i) for i in self.fail_page_ids),
             "seed": self.seed,
+            "drop_write_responses": self.drop_write_responses,
         }
 
 
@@ -137,6 +141,8 @@ class FaultInjector:
                         raise ValueError("fail_page_ids must be a list of page ids") from exc
                 elif name == "seed":
                     new.seed = int(value or 0)
+                elif name == "drop_write_responses":
+                    new.drop_write_responses = int(_number(name, value or 0))
                 else:
                     raise ValueError(f"unknown fault {name!r}")
             if "seed" in updates or "error_rate" in updates:
@@ -182,6 +188,14 @@ class FaultInjector:
             headers.append(("X-RateLimit-Interval-Seconds", "1"))
             headers.append(("X-RateLimit-FillRate", str(math.ceil(s.rate_limit_rps))))
         return Throttle(s.throttle_status, headers)
+
+    def take_dropped_write(self) -> bool:
+        """Count one applied write against ``drop_write_responses``; True when its response is to be dropped."""
+        with self._lock:
+            if self.settings.drop_write_responses <= 0:
+                return False
+            self.settings.drop_write_responses -= 1
+            return True
 
     def injected_error(self) -> int | None:
         """Return a 5xx status to answer with (``error_rate`` of the time), or None."""
