@@ -106,7 +106,7 @@ def _plays(rng: Random) -> list[_Play]:
         for n in range(1, count + 1):
             theme = themes[(n - 1) % len(themes)]
             # A few Plays are hot, most steady, some dormant (they go Red): the Play DB shows all three statuses.
-            pace = rng.choice((0.05, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8))
+            pace = rng.choice((0.1, 0.3, 0.5, 0.6, 0.8, 1.0, 1.2))
             out.append(_Play(f"{prefix}{n:02d}", f"{family} {n:02d}: {theme}", rng.randrange(9), pace))
     return out
 

@@ -217,6 +217,7 @@ class AggregationResult:
     unknown_plays: dict[str, int]
     other_types: dict[str, int]
     stored_rows: int
+    action_log_version: int = 0
 
     def status_counts(self) -> dict[str, int]:
         """Plays per status."""
@@ -241,6 +242,7 @@ class AggregationResult:
             "as_of": self.as_of.isoformat(),
             "plays": len(self.stats),
             **{f"plays_{s.lower()}": n for s, n in self.status_counts().items()},
+            "action_log_version": self.action_log_version,
             "action_log_rows": self.rows_read,
             "rows_counted": self.rows_counted,
             "rows_other_quarters": self.outside_quarter,
@@ -321,6 +323,7 @@ def aggregate_quarter(
         unknown_plays=counts.unknown_plays,
         other_types=counts.other_types,
         stored_rows=stored,
+        action_log_version=loaded.log_version,
     )
 
 

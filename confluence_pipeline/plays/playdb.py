@@ -11,7 +11,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 from confluence_pipeline.plays.actionlog import COUNTED_KINDS
 from confluence_pipeline.plays.tables import (
@@ -262,12 +261,3 @@ def plan_todo_link(storage: str, play_id: str, title: str, *, what: str = "the P
         change = CellChange(play_id, header, cell_text(storage, cell), title)
         return PlayDbPlan(original=storage, storage=new, changes=[change])
     raise PageStructureError(f"{what} has no row for Play {play_id!r}: add the Play to the table first")
-
-
-def summarize(plan: PlayDbPlan) -> dict[str, Any]:
-    """Counts for reports: rows and cells that change, Plays without a row."""
-    return {
-        "rows_changed": len(plan.rows_changed),
-        "cells_changed": len(plan.changes),
-        "plays_without_row": len(plan.missing_plays),
-    }

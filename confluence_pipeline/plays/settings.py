@@ -30,14 +30,14 @@ class RagThresholds:
     against three weeks' worth of work, not against the whole quarter.
 
     Attributes:
-        activity_target: activities a Play on pace logs in a full quarter (about one a week).
+        activity_target: activities a Play on pace logs in a full quarter (about one every two weeks).
         signal_target: signals a Play on pace finds in a full quarter.
         red_below: a Play is Red when its activity is below this share of the pro-rated activity target.
         grace_days: no Play is Red during the first days of a quarter: the pro-rated targets are too small to judge.
     """
 
-    activity_target: int = 12
-    signal_target: int = 3
+    activity_target: int = 6
+    signal_target: int = 2
     red_below: float = 0.5
     grace_days: int = 14
 

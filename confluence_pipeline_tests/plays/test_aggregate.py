@@ -19,7 +19,7 @@ from .conftest import play_settings
 from .test_actionlog import table
 
 SEOUL = ZoneInfo("Asia/Seoul")
-NOW = datetime(2026, 11, 15, 12, 0, tzinfo=SEOUL)  # 45.5 of Q4's 92 days: activity pace 5.93, signal pace 1.48
+NOW = datetime(2026, 11, 15, 12, 0, tzinfo=SEOUL)  # 45.5 of Q4's 92 days: activity pace 2.97, signal pace 0.99
 Q4 = Quarter(2026, 4)
 PLAYS = ["P1", "P2", "P3", "P4", "P5"]
 
@@ -33,7 +33,7 @@ def _rows() -> list[list[str]]:
         ["B4", "P1", "Activity", "2026-12-20 10:00"],  # Q4, but after NOW: not to date
         ["B5", "P1", "Activity", "2027-01-01T00:30+09:00"],  # next quarter
     ]
-    rows += [[f"A1{i}", "P1", "Activity", f"2026-10-{10 + i} 09:00"] for i in range(4)]
+    rows += [["A10", "P1", "Activity", "2026-10-10 09:00"]]
     rows += [["S11", "P1", "Signal", "2026-10-20"], ["S12", "p1", "SIGNAL", "2026-11-02"]]
     rows += [[f"A2{i}", "P2", "activity", f"2026-11-0{1 + i}"] for i in range(4)]
     rows += [["M21", "P2", "Meeting note", "2026-11-03"], ["BR21", "P2", "Brief", "2026-11-04"]]
@@ -57,7 +57,7 @@ def _counts(timezone: str = "Asia/Seoul", now: datetime = NOW) -> dict[str, dict
 def test_exact_counts_and_statuses_in_seoul() -> None:
     counts = _counts()
     assert counts == {
-        "P1": {"activity": 6, "signal": 2, "brief": 0, "s2": 0, "s3": 0, "status": "Green"},
+        "P1": {"activity": 3, "signal": 2, "brief": 0, "s2": 0, "s3": 0, "status": "Green"},
         "P2": {"activity": 4, "signal": 0, "brief": 1, "s2": 0, "s3": 0, "status": "Amber"},
         "P3": {"activity": 1, "signal": 3, "brief": 0, "s2": 0, "s3": 0, "status": "Red"},
         "P4": {"activity": 0, "signal": 0, "brief": 0, "s2": 1, "s3": 0, "status": "Green"},
@@ -66,33 +66,34 @@ def test_exact_counts_and_statuses_in_seoul() -> None:
 
 
 def test_the_quarter_boundary_follows_the_time_zone() -> None:
-    # Read in UTC, B3 (16:30 UTC on 30 September) falls in Q3: P1 has 5 activities, below its pace, so Amber.
+    # Read in UTC, B3 (16:30 UTC on 30 September) falls in Q3: P1 has 2 activities, below its pace, so Amber.
     # (B2 has no offset: it is read in the configured zone, and is Q4 in both.)
-    assert _counts("UTC")["P1"] == {"activity": 5, "signal": 2, "brief": 0, "s2": 0, "s3": 0, "status": "Amber"}
+    assert _counts("UTC")["P1"] == {"activity": 2, "signal": 2, "brief": 0, "s2": 0, "s3": 0, "status": "Amber"}
 
 
 def test_left_out_rows_are_counted_and_named() -> None:
     settings = PlaySettings()
     log = parse_action_log(LOG, settings.tz)
     result = count_quarter(log.frame, PLAYS, Q4, NOW, settings)
-    assert result.rows_counted == 6 + 2 + 5 + 4 + 1
+    assert result.rows_counted == 3 + 2 + 5 + 4 + 1
     assert result.future_rows == 1 and result.outside_quarter == 2
     assert result.unknown_plays == {"P9": 2}
     assert result.other_types == {"Meeting note": 1}
     assert [str(p) for p in log.problems] == [
-        "row 26 (BAD): created_at '31/10/2026' is not a date (write YYYY-MM-DD or YYYY-MM-DD HH:MM)"
+        "row 23 (BAD): created_at '31/10/2026' is not a date (write YYYY-MM-DD or YYYY-MM-DD HH:MM)"
     ]
-    assert log.blank_rows == [25]
+    assert log.blank_rows == [22]
 
 
 def test_grace_days_and_a_finished_quarter() -> None:
     early = datetime(2026, 10, 5, 9, 0, tzinfo=SEOUL)
     assert _counts(now=early)["P5"]["status"] == "Amber"  # nothing logged yet, but the quarter just began
     settings = PlaySettings()
-    done = datetime(2027, 2, 1, tzinfo=SEOUL)  # Q4 judged in full: 12 activities and 3 signals for Green
-    assert rag_status({"activity": 12, "signal": 3}, Q4, done, settings) == "Green"
-    assert rag_status({"activity": 12, "signal": 2}, Q4, done, settings) == "Amber"
-    assert rag_status({"activity": 5, "signal": 9}, Q4, done, settings) == "Red"
+    done = datetime(2027, 2, 1, tzinfo=SEOUL)  # Q4 judged in full: 6 activities and 2 signals for Green
+    assert rag_status({"activity": 6, "signal": 2}, Q4, done, settings) == "Green"
+    assert rag_status({"activity": 12, "signal": 1}, Q4, done, settings) == "Amber"
+    assert rag_status({"activity": 3, "signal": 9}, Q4, done, settings) == "Amber"
+    assert rag_status({"activity": 2, "signal": 9}, Q4, done, settings) == "Red"
     assert rag_status({"activity": 0, "s3": 1}, Q4, done, settings) == "Green"
     strict = PlaySettings(rag=RagThresholds(activity_target=24, signal_target=6, red_below=0.75))
     assert rag_status({"activity": 12, "signal": 6}, Q4, done, strict) == "Red"
@@ -125,14 +126,14 @@ def test_aggregate_quarter_reads_the_stored_pages_and_keeps_a_history(conn: psyc
     assert result.quarter == Q4 and result.as_of.isoformat() == "2026-11-15"
     assert result.status_counts() == {"Green": 2, "Amber": 1, "Red": 2}
     meta = result.metadata()
-    assert meta["malformed_rows"] == 1 and "row 26 (BAD)" in meta["malformed"]
-    assert meta["blank_rows"] == 1 and meta["blank_row_numbers"] == "25"
+    assert meta["malformed_rows"] == 1 and "row 23 (BAD)" in meta["malformed"]
+    assert meta["blank_rows"] == 1 and meta["blank_row_numbers"] == "22"
     assert meta["unknown_plays"] == "P9 (2)" and meta["other_action_types"] == "Meeting note (1)"
-    assert meta["action_log_rows"] == 26 and meta["stored_rows"] == 5
+    assert meta["action_log_rows"] == 23 and meta["stored_rows"] == 5
     assert "| P3     |          1 |        3 |" in meta["preview"]
     as_of, rows = store.latest_qtd_stats(conn, "2026Q4")
     assert as_of == result.as_of and [(r.play_id, r.activity, r.status) for r in rows][:2] == [
-        ("P1", 6, "Green"),
+        ("P1", 3, "Green"),
         ("P2", 4, "Amber"),
     ]
 
