@@ -11,7 +11,6 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PAGE_ID = re.compile(r"^\d{1,20}$")
@@ -92,8 +91,8 @@ class PlaySettings:
     request_retries: int = 1
 
     def __post_init__(self) -> None:
-        # A read-only copy: the dataclass is frozen, and so is what it holds.
-        object.__setattr__(self, "live_docs", MappingProxyType({str(k): str(v) for k, v in self.live_docs.items()}))
+        # Our own copy with string ids (JSON may give numbers), so that the caller's dict cannot change it later.
+        object.__setattr__(self, "live_docs", {str(k): str(v) for k, v in self.live_docs.items()})
 
     @property
     def tz(self) -> ZoneInfo:
