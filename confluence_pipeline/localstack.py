@@ -11,12 +11,16 @@ to the environment is for child processes (``dagster dev``, the daemon, run work
 from __future__ import annotations
 
 import atexit
+import functools
+import json
 import logging
 import os
 import shutil
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import psycopg
 
@@ -187,6 +191,16 @@ def ensure_dagster_home(stack: LocalStackSettings) -> Path:
     return home
 
 
+@functools.cache
+def _plays_day() -> date:
+    """The day the sandbox's Play pages are current to: today in Seoul, fixed for the life of the process.
+
+    Fixed so that two sandboxes one process starts (the demo run twice) serve the same Action Log even across
+    midnight; a new process on a new day gets a log that runs up to its own yesterday.
+    """
+    return datetime.now(ZoneInfo("Asia/Seoul")).date()
+
+
 def start_sandbox(*, pages: int, seed: int, port: int, flavor: str = "cloud"):
     """Start the local Confluence sandbox in a daemon thread and point ``CONFLUENCE_*`` at it.
 
@@ -200,9 +214,9 @@ def start_sandbox(*, pages: int, seed: int, port: int, flavor: str = "cloud"):
         The running :class:`~confluence_sandbox.server.SandboxServer`.
     """
     # The one import of the sandbox in the product, and a lazy one: the wheel does not carry confluence_sandbox.
-    from confluence_sandbox import SandboxServer, generate_corpus
+    from confluence_sandbox import SandboxServer, generate_corpus, plays
 
-    corpus = generate_corpus(pages, seed, flavor=flavor)
+    corpus = generate_corpus(pages, seed, flavor=flavor, include_plays=True, plays_as_of=_plays_day())
     try:
         server = SandboxServer(corpus, port=port, flavor=flavor).start()
     except OSError as exc:
@@ -216,6 +230,10 @@ def start_sandbox(*, pages: int, seed: int, port: int, flavor: str = "cloud"):
             "CONFLUENCE_DEPLOYMENT": "cloud" if flavor == "cloud" else "datacenter",
             "CONFLUENCE_EMAIL": server.email,
             "CONFLUENCE_API_TOKEN": server.token,
+            "CONFLUENCE_TODO_PAGE_ID": str(plays.TODO_PAGE_ID),
+            "CONFLUENCE_PLAY_DB_PAGE_ID": str(plays.PLAY_DB_PAGE_ID),
+            "CONFLUENCE_ACTION_LOG_PAGE_ID": str(plays.ACTION_LOG_PAGE_ID),
+            "CONFLUENCE_PLAY_LIVE_DOCS": json.dumps({k: str(v) for k, v in plays.live_doc_ids().items()}),
         }
     )
     # The sandbox has personal spaces worth showing; an operator's own choice stays.

@@ -7,10 +7,13 @@ import signal
 import sys
 import threading
 import time
+from datetime import date, datetime
 from types import FrameType
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from confluence_sandbox.corpus import generate_corpus
+from confluence_sandbox.plays import PLAY_TIMEZONE
 from confluence_sandbox.server import DEFAULT_EMAIL, DEFAULT_TOKEN, SandboxServer
 
 
@@ -54,6 +57,13 @@ def _add_serve(commands: Any) -> argparse.ArgumentParser:
         help="Context path (Cloud: /wiki; Data Center: none unless given, e.g. /confluence).",
     )
     serve.add_argument("--no-fixtures", action="store_true", help="Leave out the bundled real pages (space QM).")
+    serve.add_argument("--no-plays", action="store_true", help="Leave out the Play tracking space (PLAY).")
+    serve.add_argument(
+        "--plays-as-of",
+        type=date.fromisoformat,
+        default=None,
+        help="Day the Play pages are current to, YYYY-MM-DD (default: today in Asia/Seoul).",
+    )
     serve.add_argument("--log-requests", action="store_true", help="Print one line per request to stderr.")
     serve.set_defaults(func=serve_command)
     return serve
@@ -75,6 +85,8 @@ def serve_command(args: argparse.Namespace) -> int:
         flavor=args.flavor,
         include_fixtures=not args.no_fixtures,
         timezone=args.timezone,
+        include_plays=not args.no_plays,
+        plays_as_of=args.plays_as_of or datetime.now(ZoneInfo(PLAY_TIMEZONE)).date(),
     )
     server = SandboxServer(
         corpus,

@@ -31,7 +31,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from html import escape
 from random import Random
@@ -39,7 +39,7 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from confluence_sandbox import bodies
+from confluence_sandbox import bodies, plays
 from confluence_sandbox.fixtures import load_fixture_pages
 from confluence_sandbox.topics import (
     SPACE_TOPICS,
@@ -818,7 +818,8 @@ class Corpus:
             )
 
     def _next_id(self) -> int:
-        return max(self._pages, default=1_000_000) + 1 + (len(self._pages) % 7)
+        # Never below 1,000,001: the Play space's fixed ids sit under it.
+        return max(max(self._pages, default=0), 1_000_000) + 1 + (len(self._pages) % 7)
 
     def create_page(
         self,
@@ -1276,6 +1277,8 @@ def generate_corpus(
     flavor: str = "cloud",
     include_fixtures: bool = True,
     timezone: str = "UTC",
+    include_plays: bool = False,
+    plays_as_of: date | None = None,
 ) -> Corpus:
     """Generate the sandbox corpus.
 
@@ -1287,6 +1290,9 @@ def generate_corpus(
         flavor: ``cloud`` or ``dc`` (decides user mentions in bodies and attachment links).
         include_fixtures: Include the bundled real pages in space ``QM``.
         timezone: The site's time zone (an IANA name); the server reads CQL dates in it by default.
+        include_plays: Add the Play tracking space ``PLAY`` (:mod:`confluence_sandbox.plays`, fixed page ids) on top
+            of ``pages``.
+        plays_as_of: The day the Play pages are current to (default: the epoch's day).
 
     Returns:
         The corpus.
@@ -1314,6 +1320,9 @@ def generate_corpus(
     fixture_count = 0
     if include_fixtures:
         fixture_count = _add_fixtures(corpus, rng)
+    if include_plays:
+        as_of = plays_as_of or plays.default_as_of(EPOCH)
+        plays.add_play_space(corpus, seed=seed, as_of=as_of, created_ms=EPOCH_MS - _SPAN_MS - _DAY_MS)
     generated = max(0, pages - fixture_count)
     gen_defs = [d for d in _SPACE_DEFS]
     budgets = _allocate(generated, [d[5] for d in gen_defs])

@@ -43,6 +43,8 @@ class FaultSettings:
             ends early.
         unindexed_page_ids: Pages the search index lost (or has not caught up with): CQL does not find them and
             ``totalSize`` does not count them, while ``content/{id}`` still serves them as current.
+        drop_write_responses: The next this many REST writes (PUT, POST) are applied, and then the connection is
+            closed without a response: the client never learns that its write succeeded.
     """
 
     rate_limit_rps: float | None = None
@@ -60,6 +62,7 @@ class FaultSettings:
     hidden_spaces: frozenset[str] = field(default_factory=frozenset)
     end_cursor_after: int | None = None
     unindexed_page_ids: frozenset[int] = field(default_factory=frozenset)
+    drop_write_responses: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """Return the settings as JSON-ready values."""
@@ -79,6 +82,7 @@ class FaultSettings:
             "hidden_spaces": sorted(self.hidden_spaces),
             "end_cursor_after": self.end_cursor_after,
             "unindexed_page_ids": sorted(str(i) for i in self.unindexed_page_ids),
+            "drop_write_responses": self.drop_write_responses,
         }
 
 
@@ -160,6 +164,8 @@ class FaultInjector:
                     new.seed = int(value or 0)
                 elif name in _LISTING_FAULTS:
                     _configure_listing_fault(new, name, value)
+                elif name == "drop_write_responses":
+                    new.drop_write_responses = int(_number(name, value or 0))
                 else:
                     raise ValueError(f"unknown fault {name!r}")
             if "seed" in updates or "error_rate" in updates:
@@ -207,6 +213,14 @@ class FaultInjector:
             headers.append(("X-RateLimit-Interval-Seconds", "1"))
             headers.append(("X-RateLimit-FillRate", str(math.ceil(s.rate_limit_rps))))
         return Throttle(s.throttle_status, headers)
+
+    def take_dropped_write(self) -> bool:
+        """Count one applied write against ``drop_write_responses``; True when its response is to be dropped."""
+        with self._lock:
+            if self.settings.drop_write_responses <= 0:
+                return False
+            self.settings.drop_write_responses -= 1
+            return True
 
     def injected_error(self) -> int | None:
         """Return a 5xx status to answer with (``error_rate`` of the time), or None."""

@@ -670,6 +670,11 @@ class _Handler(BaseHTTPRequestHandler):
                 status, body, content_type = result
             else:
                 status, body = 200, _json(result)
+            if method in ("PUT", "POST") and sandbox.faults_state.take_dropped_write():
+                # The write is applied; the client never hears of it (a proxy timeout, a connection reset).
+                sandbox.request_stats.record(endpoint, status, "response_dropped")
+                self.close_connection = True
+                return
         except ApiError as exc:
             status, headers = exc.status, exc.headers
             if status in _HTML_ERRORS and fault == "injected_error":
@@ -947,14 +952,20 @@ class _Handler(BaseHTTPRequestHandler):
 
     def h_content_create(self, q: _Query, raw: bytes) -> dict:
         data = self._json_body(raw)
-        if data.get("type", "page") != "page":
+        if not data.get("type"):
+            raise ApiError(400, "type is required")
+        if data["type"] != "page":
             raise ApiError(400, "The sandbox creates pages only")
         space_key = (data.get("space") or {}).get("key")
         if not space_key or not data.get("title"):
             raise ApiError(400, "A page needs a title and space.key")
         ancestors = data.get("ancestors") or []
+        if not isinstance(ancestors, list) or any(not isinstance(a, dict) or not a.get("id") for a in ancestors):
+            raise ApiError(400, "ancestors must be a list of objects with an id")
         parent_id = ancestors[-1].get("id") if ancestors else None
-        storage = ((data.get("body") or {}).get("storage") or {}).get("value")
+        if parent_id is not None and self.sandbox.corpus.page(parent_id) is None:
+            raise ApiError(400, f"Could not find the parent page with id {parent_id}")
+        storage = _storage_value(data)
         page = self.sandbox.corpus.create_page(
             space_key,
             data["title"],
@@ -969,12 +980,18 @@ class _Handler(BaseHTTPRequestHandler):
         page = self._page(id, {"current", "archived"})
         data = self._json_body(raw)
         number = (data.get("version") or {}).get("number")
-        if not isinstance(number, int):
+        if not isinstance(number, int) or isinstance(number, bool):
             raise ApiError(400, "version.number is required and must be an integer")
         title = data.get("title")
         if not title:
             raise ApiError(400, "title is required")
-        storage = ((data.get("body") or {}).get("storage") or {}).get("value")
+        if not data.get("type"):
+            raise ApiError(400, "type is required")
+        if data["type"] != "page":
+            raise ApiError(400, f"Cannot change the type of content {page.id} from page to {data['type']}")
+        if data.get("status", "current") not in ("current", "archived"):
+            raise ApiError(400, f"Unsupported status for an update: {data.get('status')}")
+        storage = _storage_value(data)
         corpus = self.sandbox.corpus
         now = self.sandbox.now_ms()
         ancestors = data.get("ancestors") or []
@@ -1179,6 +1196,19 @@ class _Handler(BaseHTTPRequestHandler):
                     bump_version=bool(data.get("bump_version", False)),
                 )
         raise ApiError(404, f"No admin operation {method} {path}")
+
+
+def _storage_value(data: dict[str, Any]) -> str | None:
+    """The ``body.storage.value`` of a write (the sandbox stores storage format only; others are refused)."""
+    body = data.get("body")
+    if body is None or body == {}:
+        return None
+    storage = body.get("storage") if isinstance(body, dict) else None
+    if not isinstance(storage, dict) or not isinstance(storage.get("value"), str):
+        raise ApiError(400, "body.storage.value is required when a body is given (the sandbox speaks storage only)")
+    if storage.get("representation") != "storage":
+        raise ApiError(400, "body.storage.representation must be 'storage'")
+    return storage["value"]
 
 
 def _required(data: dict[str, Any], name: str) -> Any:

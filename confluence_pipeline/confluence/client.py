@@ -24,6 +24,7 @@ from confluence_pipeline.confluence.errors import (
     ConfluenceAuthError,
     ConfluenceBadRequest,
     ConfluenceConfigError,
+    ConfluenceConflict,
     ConfluenceError,
     ConfluenceNotFound,
     ConfluenceUnavailable,
@@ -145,6 +146,34 @@ class ConfluenceClient:
             ConfluenceUnavailable: retries exhausted.
             ConfluenceConfigError: the URL answers with something that is not Confluence JSON.
         """
+        return self.request_json("GET", path, params, max_retries=max_retries)
+
+    def put_json(self, path: str, payload: dict[str, Any], *, max_retries: int | None = None) -> Any:
+        """PUT a JSON body (e.g. a page update) and return the response's JSON.
+
+        A retried write may have been applied by an attempt whose response was lost; callers make their writes
+        safe to repeat (a page update sends version + 1, so a repeat gets 409).
+
+        Raises:
+            ConfluenceConflict: 409, e.g. "Version must be incremented" when the page moved on. Never retried.
+            ConfluenceError: as :meth:`get_json`.
+        """
+        return self.request_json("PUT", path, None, payload, max_retries=max_retries)
+
+    def post_json(self, path: str, payload: dict[str, Any], *, max_retries: int | None = None) -> Any:
+        """POST a JSON body (e.g. a new page) and return the response's JSON; errors as :meth:`put_json`."""
+        return self.request_json("POST", path, None, payload, max_retries=max_retries)
+
+    def request_json(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        payload: dict[str, Any] | None = None,
+        *,
+        max_retries: int | None = None,
+    ) -> Any:
+        """Send one REST request through the rate limiter and the retry policy; see :meth:`get_json`."""
         retries = self.settings.max_retries if max_retries is None else max_retries
         retrying = Retrying(
             stop=stop_after_attempt(retries + 1),
@@ -161,7 +190,7 @@ class ConfluenceClient:
             for attempt in retrying:
                 with attempt:
                     attempts += 1
-                    return self._get_once(path, params)
+                    return self._send_once(method, path, params, payload)
         except _Retryable as exc:
             raise ConfluenceUnavailable(
                 f"Confluence at {self.site} kept failing on {path.split('?')[0]} after {attempts} attempts "
@@ -178,12 +207,17 @@ class ConfluenceClient:
         exc = state.outcome.exception() if state.outcome else None
         log.info("Confluence: %s; retry %d in %.2fs", exc, state.attempt_number, wait)
 
-    def _get_once(self, path: str, params: dict[str, Any] | None) -> Any:
+    def _send_once(self, method: str, path: str, params: dict[str, Any] | None, payload: dict[str, Any] | None) -> Any:
         waited = self._limiter.acquire()
         self.stats.add(requests=1, wait_seconds=waited)
         absolute = path.startswith(("http://", "https://"))
         try:
-            response = self.api.get(path, params=params, absolute=absolute, advanced_mode=True)
+            if method == "GET":
+                response = self.api.get(path, params=params, absolute=absolute, advanced_mode=True)
+            else:
+                response = self.api.request(
+                    method, path, data=payload, params=params, absolute=absolute, advanced_mode=True
+                )
         except requests.exceptions.SSLError:
             raise ConfluenceConfigError(
                 f"TLS verification failed for {self.site}. Point CONFLUENCE_CA_BUNDLE at your CA bundle "
@@ -232,6 +266,8 @@ class ConfluenceClient:
             raise ConfluenceNotFound(f"not found: {path.split('?')[0]} ({message})", status=404)
         if status == 400:
             raise ConfluenceBadRequest(f"Confluence refused the request: {message}", status=400)
+        if status == 409:
+            raise ConfluenceConflict(f"conflict on {path.split('?')[0]}: {message}", status=409)
         raise ConfluenceError(f"HTTP {status} from {path.split('?')[0]}: {message}", status=status)
 
     def paginate(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:

@@ -28,5 +28,9 @@ class ConfluenceBadRequest(ConfluenceError):
     """Confluence refused the request as malformed (e.g. unsupported CQL)."""
 
 
+class ConfluenceConflict(ConfluenceError):
+    """Confluence refused a write that conflicts with the current state (409, e.g. a stale version number)."""
+
+
 class ConfluenceUnavailable(ConfluenceError):
     """Retries were exhausted on throttling, server errors or network errors."""
