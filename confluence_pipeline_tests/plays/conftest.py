@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from support import sandbox_settings
 
 from confluence_pipeline.confluence.client import ConfluenceClient
 from confluence_pipeline.confluence.sync import fetch_space, sync_space
 from confluence_pipeline.plays.settings import PlaySettings
 from confluence_pipeline.store import pages as page_store
+from confluence_pipeline_tests.confluence.helpers import sandbox_settings
 from confluence_sandbox import SandboxServer, generate_corpus
 from confluence_sandbox import plays as sandbox_plays
 

@@ -7,12 +7,12 @@ from typing import Any
 
 import psycopg
 import pytest
-from support import sandbox_settings
 
 from confluence_pipeline.confluence.client import ConfluenceClient
 from confluence_pipeline.plays.aggregate import aggregate_quarter
 from confluence_pipeline.plays.writeback import PageConflictError, write_play_db
 from confluence_pipeline.store import plays as store
+from confluence_pipeline_tests.confluence.helpers import sandbox_settings
 from confluence_sandbox import SandboxServer
 from confluence_sandbox import plays as sandbox_plays
 
