@@ -6,7 +6,8 @@ from confluence_sandbox.topics.engineering import ENGINEERING_TOPICS
 from confluence_sandbox.topics.model import Topic
 from confluence_sandbox.topics.teams import TEAM_TOPICS
 
-# Pages refer to topics by their index in this tuple, so its order is part of every generated corpus.
+# Pages refer to topics by their index in this tuple, so its order is part of every generated corpus: new topics go
+# at the end of TEAM_TOPICS.
 TOPICS: tuple[Topic, ...] = (*ENGINEERING_TOPICS, *TEAM_TOPICS)
 
 TOPICS_BY_KEY: dict[str, Topic] = {t.key: t for t in TOPICS}

@@ -1,6 +1,8 @@
 """The first part of the topic catalogue: runbooks, deploy guides, how-tos, design documents, incident reviews.
 
-The catalogue's order is part of every generated corpus (pages refer to topics by index): append, never reorder.
+The catalogue (:data:`confluence_sandbox.topics.catalog.TOPICS`) is this part followed by
+:mod:`confluence_sandbox.topics.teams`. Its order is part of every generated corpus, because pages refer to topics
+by index: add topics at the end of the last part, never reorder.
 """
 
 from __future__ import annotations

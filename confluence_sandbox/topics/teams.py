@@ -1,7 +1,4 @@
-"""The topic catalogue's second part: data, onboarding, API, meeting, release, monitoring, FAQ, ADR and HR pages.
-
-The catalogue's order is part of every generated corpus (pages refer to topics by index): append, never reorder.
-"""
+"""The topic catalogue's second part: data, onboarding, API, meeting, release, monitoring, FAQ, ADR and HR pages."""
 
 from __future__ import annotations
 
