@@ -290,7 +290,7 @@ class MonitoringResource(_SettingsResource):
     failed_pages_percent: float = _setting(
         10.0, "ALERT_FAILED_PAGES_PERCENT", "Alert when more than this share of a run's pages failed, percent."
     )
-    timeout_s: float = _setting(10.0, "ALERT_TIMEOUT_S", "Timeout of one post to the alert webhook, seconds.")
+    timeout_s: float = _setting(5.0, "ALERT_TIMEOUT_S", "Timeout of one post to the alert webhook, seconds.")
     max_retries: int = _setting(3, "ALERT_MAX_RETRIES", "Retries of an alert post (network errors, 429, 5xx).")
     freshness_hours: float = _setting(
         24.0, "FRESHNESS_MAX_AGE_HOURS", "A space not confirmed current for longer than this fails its check, hours."

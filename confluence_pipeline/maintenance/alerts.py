@@ -57,7 +57,9 @@ class AlertSettings:
         slow_sync_minutes: a space's sync that runs longer than this is reported (``ALERT_SLOW_SYNC_MINUTES``).
         failed_pages_percent: a run in which more than this share of the pages it handled failed is reported
             (``ALERT_FAILED_PAGES_PERCENT``).
-        timeout_s: timeout of one post (``ALERT_TIMEOUT_S``).
+        timeout_s: timeout of one post (``ALERT_TIMEOUT_S``). Posts happen inside a sensor tick, which Dagster
+            stops after 60 s: with the defaults, one alert takes at most 4 × 5 s, plus at most 3 × 8 s between
+            attempts (a longer ``Retry-After`` is cut to 8 s).
         max_retries: retries of a post after a network error, a 429 or a 5xx (``ALERT_MAX_RETRIES``).
     """
 
@@ -65,7 +67,7 @@ class AlertSettings:
     ui_url: str | None = None
     slow_sync_minutes: float = 15.0
     failed_pages_percent: float = 10.0
-    timeout_s: float = 10.0
+    timeout_s: float = 5.0
     max_retries: int = 3
 
     def validate(self) -> None:
@@ -358,7 +360,7 @@ def _post_once(url: str, body: bytes, timeout_s: float) -> int:
 
 
 def post_alert(
-    payload: Mapping[str, Any], settings: AlertSettings, *, backoff_base_s: float = 1.0, backoff_max_s: float = 30.0
+    payload: Mapping[str, Any], settings: AlertSettings, *, backoff_base_s: float = 1.0, backoff_max_s: float = 8.0
 ) -> int:
     """Post a payload to the webhook, with a timeout per attempt and retries on network errors, 429 and 5xx.
 
@@ -366,7 +368,7 @@ def post_alert(
         payload: the JSON body (:func:`slack_payload`).
         settings: the webhook, its timeout and retries.
         backoff_base_s: first back-off wait, doubled per retry; a ``Retry-After`` is honoured instead when sent.
-        backoff_max_s: longest wait between attempts.
+        backoff_max_s: longest wait between attempts, also for a ``Retry-After``: the post runs in a sensor tick.
 
     Returns:
         The number of attempts it took.
