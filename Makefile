@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help bootstrap demo test dev sandbox bench lint format check-defs wheel db-stop clean
+.PHONY: help bootstrap demo test dev sandbox bench lint format check-defs wheel screenshots db-stop clean
 
 help:
 	@echo "make demo    run the whole pipeline on the embedded local stack and print a report"
@@ -18,6 +18,7 @@ help:
 	@echo "make lint    ruff check + format check; make format to fix"
 	@echo "make check-defs  dagster definitions validate -w workspace.yaml on the local stack"
 	@echo "make wheel   build the product's wheel into dist/"
+	@echo "make screenshots  browser check: dagster dev + GraphQL + headless Chromium, PNGs into docs/"
 	@echo "make db-stop stop the embedded PostgreSQL"
 
 $(BIN)/confluence-pipeline: pyproject.toml uv.lock
@@ -56,6 +57,9 @@ check-defs: bootstrap
 
 wheel: bootstrap
 	$(UV) build --wheel --out-dir dist
+
+screenshots: bootstrap
+	$(BIN)/python scripts/ui_screenshots.py
 
 db-stop: bootstrap
 	$(BIN)/confluence-pipeline db stop

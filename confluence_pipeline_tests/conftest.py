@@ -17,7 +17,19 @@ from confluence_pipeline.store.migrate import apply_migrations
 # Tests never touch the developer's own stack or a real Confluence/OpenAI.
 for _name in list(os.environ):
     if _name.startswith(
-        ("CONFLUENCE_", "OPENAI_", "EMBEDDING_", "DAGSTER_PG_URL", "PIPELINE_", "CHUNK_", "VECTOR_", "SEARCH_", "JIRA_")
+        (
+            "CONFLUENCE_",
+            "OPENAI_",
+            "EMBEDDING_",
+            "DAGSTER_PG_URL",
+            "PIPELINE_",
+            "CHUNK_",
+            "VECTOR_",
+            "SEARCH_",
+            "JIRA_",
+            "ALERT_",
+            "FRESHNESS_",
+        )
     ):
         del os.environ[_name]
 os.environ.pop("DATABASE_URL", None)

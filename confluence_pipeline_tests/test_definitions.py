@@ -24,10 +24,17 @@ ASSET_CHECKS = [
     "chunk_embeddings:current_pages_have_live_chunks",
     "chunk_embeddings:live_chunks_have_embeddings",
     "chunk_embeddings:no_chunks_for_inactive_pages",
+    "chunk_embeddings:space_is_fresh",
     "chunk_embeddings:vector_dimensions_match",
 ]
 JOBS = ["confluence_ingest"]
-SENSORS = ["confluence_change_sensor", "confluence_space_sensor"]
+SENSORS = [
+    "confluence_change_sensor",
+    "confluence_freshness_sensor",
+    "confluence_run_failure_alert",
+    "confluence_space_sensor",
+    "confluence_sync_health_alert",
+]
 SCHEDULES: list[str] = []
 
 

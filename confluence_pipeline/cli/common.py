@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from confluence_pipeline import localstack
@@ -124,15 +125,45 @@ STATUS_COLUMNS = (
     ("chunks_with_embeddings", "embedded"),
     ("failed_pages", "failed"),
     ("watermark", "watermark"),
-    ("last_sync_at", "last sync"),
+    ("last_sync_at", "last change"),
+    ("last_check_at", "last check"),
 )
 
 
+def last_sync_runs(space_keys: Sequence[str] | None = None) -> dict[str, datetime]:
+    """When each space's last sync run finished (its ``confluence_pages`` materialization), from the instance.
+
+    An idle run writes nothing to the pipeline's database, so ``status`` asks the instance: a run that found nothing
+    new still counts as a check.
+
+    Args:
+        space_keys: the spaces (default: every space partition of the instance).
+    """
+    from dagster import AssetKey, DagsterInstance
+
+    from confluence_pipeline.defs.ingest.partitions import space_partitions
+    from confluence_pipeline.defs.maintenance.freshness import last_materialized
+
+    instance = DagsterInstance.get()
+    keys = instance.get_dynamic_partitions(space_partitions.name) if space_keys is None else space_keys
+    return last_materialized(instance, AssetKey("confluence_pages"), keys)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, str) and len(value) > 19 and value[10:11] == "T":
+        # ISO timestamps to the second, in UTC: the table stays narrow, JSON output keeps the full value.
+        try:
+            return datetime.fromisoformat(value).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+        except ValueError:
+            return value
+    return str(value)
+
+
 def status_table(rows: Sequence[Any]) -> str:
-    """Render per-space status rows as a plain-text table."""
-    data = [
-        [str(getattr(r, attr) if getattr(r, attr) is not None else "-") for attr, _ in STATUS_COLUMNS] for r in rows
-    ]
+    """Render per-space status rows as a plain-text table (times in UTC, to the second)."""
+    data = [[_cell(getattr(r, attr)) for attr, _ in STATUS_COLUMNS] for r in rows]
     headers = [title for _, title in STATUS_COLUMNS]
     widths = [max(len(h), *(len(row[i]) for row in data)) if data else len(h) for i, h in enumerate(headers)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]

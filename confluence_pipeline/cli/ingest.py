@@ -14,6 +14,7 @@ from typing import Any
 from confluence_pipeline import localstack
 from confluence_pipeline.cli.common import (
     WORKSPACE,
+    last_sync_runs,
     local_database,
     materialize_spaces,
     prepare,
@@ -44,7 +45,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
         configured = resources()
         with configured.postgres.connect() as conn:
-            rows = space_status(conn)
+            rows = space_status(conn, last_runs=last_sync_runs(keys))
             sample = _sample_search(conn, args.query, configured)
         expected = _sandbox_expectation(server, keys)
         _print_report(rows, keys, seconds, changed, requests, expected, sample, args.query)
@@ -109,7 +110,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     prepare()
     with resources().postgres.connect() as conn:
-        rows = space_status(conn, args.space)
+        rows = space_status(conn, args.space, last_runs=last_sync_runs([args.space] if args.space else None))
     if args.json:
         print(json.dumps([r.as_dict() for r in rows], indent=2, ensure_ascii=False))
     else:
@@ -147,7 +148,9 @@ def cmd_dev(args: argparse.Namespace) -> int:
         print(f"partitions: {', '.join(keys)}")
         cmd = [tool("dagster"), "dev", "-w", WORKSPACE, "-h", args.host, "-p", str(args.port)]
         print("running:", " ".join(cmd))
-        return subprocess.call(cmd, env=os.environ.copy())
+        # From the Dagster home, which holds the copy of the repo's dagster.yaml: started in the repo, `dagster dev`
+        # would warn that the dagster.yaml it sees there is not the one it uses.
+        return subprocess.call(cmd, env=os.environ.copy(), cwd=os.environ["DAGSTER_HOME"])
     except KeyboardInterrupt:
         return 0
     finally:

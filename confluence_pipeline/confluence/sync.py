@@ -41,6 +41,7 @@ from confluence_pipeline.confluence.models import (
     parse_space,
 )
 from confluence_pipeline.store import pages as store
+from confluence_pipeline.store.space_checks import record_space_check
 
 log = logging.getLogger(__name__)
 
@@ -432,7 +433,8 @@ def detect_changes(conn: psycopg.Connection, client: ConfluenceClient, space_key
     newest first, with versions. The first results are the latest edits, compared with the stored versions. The
     ``totalSize`` is the space's count of current pages; when it differs from the store's count by more than the
     unseen pages among the results explain, pages may have gone and a reconciliation is needed. The count alone
-    never deletes anything: it only triggers the full listing.
+    never deletes anything: it only triggers the full listing. The probe's answer is recorded in ``space_checks``
+    (one small row per space), the only write it makes.
 
     Returns:
         The change marker (the newest unseen ``lastmodified``, ISO-8601, or a retry marker for failed pages; it goes
@@ -473,4 +475,7 @@ def detect_changes(conn: psycopg.Connection, client: ConfluenceClient, space_key
         # marker, so each retry gets a run key of its own.
         last_failure = store.last_failure_time(conn, space_key)
         marker = f"retry-{last_failure.isoformat()}" if last_failure else None
+    # The answer is recorded apart from the space's row: `status` shows it beside the last change, and the freshness
+    # check counts a probe that found nothing to fetch as the store being current.
+    record_space_check(conn, space_key, changes_found=marker is not None, total_size=total_size)
     return ChangeCheck(space_key, marker, reconcile_needed, total_size, known)

@@ -39,6 +39,8 @@ from confluence_pipeline.confluence.settings import ConfluenceSettings
 from confluence_pipeline.embed.base import EmbeddingProvider
 from confluence_pipeline.embed.factory import EmbeddingSettings, build_provider
 from confluence_pipeline.localstack import DEFAULT_SANDBOX_PORT, PROJECT_ROOT, LocalStackSettings
+from confluence_pipeline.maintenance.alerts import AlertSettings
+from confluence_pipeline.maintenance.freshness import FreshnessSettings
 from confluence_pipeline.search.fusion import RRF_K
 from confluence_pipeline.search.hybrid import SearchSettings
 from confluence_pipeline.search.vector import DEFAULT_EF_SEARCH
@@ -273,6 +275,56 @@ class SearchResource(_SettingsResource):
         return SearchSettings(**self._values())
 
 
+class MonitoringResource(_SettingsResource):
+    """Alerts to a Slack-compatible webhook, and how fresh each space must be."""
+
+    webhook_url: str | None = _setting(
+        None, "ALERT_WEBHOOK_URL", "Slack-compatible incoming webhook for alerts (unset: no alerts).", secret=True
+    )
+    ui_url: str | None = _setting(
+        None, "ALERT_UI_URL", "Base URL of the Dagster UI, e.g. https://dagster.acme.com, for run links in alerts."
+    )
+    slow_sync_minutes: float = _setting(
+        15.0, "ALERT_SLOW_SYNC_MINUTES", "Alert when one space's sync run takes longer than this, minutes."
+    )
+    failed_pages_percent: float = _setting(
+        10.0, "ALERT_FAILED_PAGES_PERCENT", "Alert when more than this share of a run's pages failed, percent."
+    )
+    timeout_s: float = _setting(5.0, "ALERT_TIMEOUT_S", "Timeout of one post to the alert webhook, seconds.")
+    max_retries: int = _setting(3, "ALERT_MAX_RETRIES", "Retries of an alert post (network errors, 429, 5xx).")
+    freshness_hours: float = _setting(
+        24.0, "FRESHNESS_MAX_AGE_HOURS", "A space not confirmed current for longer than this fails its check, hours."
+    )
+
+    def alert_settings(self) -> AlertSettings:
+        """The alert settings.
+
+        Raises:
+            ValueError: a value is malformed or out of range; the message names the variable.
+        """
+        values = self._values()
+        settings = AlertSettings(
+            webhook_url=values["webhook_url"] or None,
+            ui_url=values["ui_url"] or None,
+            slow_sync_minutes=values["slow_sync_minutes"],
+            failed_pages_percent=values["failed_pages_percent"],
+            timeout_s=values["timeout_s"],
+            max_retries=values["max_retries"],
+        )
+        settings.validate()
+        return settings
+
+    def freshness_settings(self) -> FreshnessSettings:
+        """The freshness settings.
+
+        Raises:
+            ValueError: the maximum age is not positive; the message names the variable.
+        """
+        settings = FreshnessSettings(max_age_hours=self._values()["freshness_hours"])
+        settings.validate()
+        return settings
+
+
 class LocalStackResource(_SettingsResource):
     """The embedded local stack of the CLI (PostgreSQL, Dagster home, sandbox). Not part of the code location."""
 
@@ -309,8 +361,28 @@ RESOURCE_CLASSES: tuple[type[_SettingsResource], ...] = (
     EmbeddingsResource,
     PipelineResource,
     SearchResource,
+    MonitoringResource,
     LocalStackResource,
 )
+
+
+def secret_values(*resources: ConfigurableResource) -> list[str]:
+    """The values of the secret fields of resources as a run or a sensor sees them, for scrubbing messages.
+
+    Args:
+        *resources: resources whose ``EnvVar`` fields Dagster has resolved (inside a run or a sensor tick), or that
+            :func:`configured_resources` resolved.
+
+    Returns:
+        Each non-empty secret value (tokens, keys, URLs that may carry credentials).
+    """
+    values: list[str] = []
+    for resource in resources:
+        for name in type(resource).model_fields:
+            value = getattr(resource, name)
+            if setting_variable(type(resource), name)[1] and isinstance(value, str) and value:
+                values.append(value)
+    return values
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -359,7 +431,7 @@ def build_resources(environ: Mapping[str, str] | None = None) -> dict[str, Confi
             environment of the process that runs (normally the same one).
 
     Returns:
-        ``postgres``, ``confluence``, ``embeddings``, ``pipeline`` and ``search``.
+        ``postgres``, ``confluence``, ``embeddings``, ``pipeline``, ``search`` and ``monitoring``.
 
     Raises:
         SettingError: a variable holds a value its field cannot take; the message names it.
@@ -371,6 +443,7 @@ def build_resources(environ: Mapping[str, str] | None = None) -> dict[str, Confi
         "embeddings": _bind(EmbeddingsResource, env),
         "pipeline": _bind(PipelineResource, env),
         "search": _bind(SearchResource, env),
+        "monitoring": _bind(MonitoringResource, env),
     }
 
 
@@ -383,6 +456,7 @@ class ConfiguredResources:
     embeddings: EmbeddingsResource
     pipeline: PipelineResource
     search: SearchResource
+    monitoring: MonitoringResource
     local_stack: LocalStackResource
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 from collections.abc import Iterator
@@ -12,6 +13,8 @@ import psycopg
 import pytest
 
 from confluence_pipeline.cli import main
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _free_port() -> int:
@@ -65,7 +68,8 @@ def test_demo_status_and_second_demo(
     assert sum(row["pages"] for row in status) == int(pages.group(1))
     assert sum(row["chunks"] for row in status) == _field(first, "chunks")
     assert sum(row["chunks_with_embeddings"] for row in status) == _field(first, "embedded chunks")
-    assert all(row["watermark"] and row["last_sync_at"] for row in status)
+    assert all(row["watermark"] and row["last_sync_at"] and row["last_check_at"] for row in status)
+    assert re.search(r"^space .* last change +last check\s*$", first, re.MULTILINE), first
 
     versions = _row_versions(db_url)
     assert main(["demo", "--pages", "60"]) == 0
@@ -74,11 +78,27 @@ def test_demo_status_and_second_demo(
     assert _field(second, "changed pages") == 0
     assert "nothing changed: no writes" in second
     assert main(["status", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == status
+    again = json.loads(capsys.readouterr().out)
+    # Nothing changed, but the second run checked every space: only the last check moved.
+    assert [{**row, "last_check_at": None} for row in again] == [{**row, "last_check_at": None} for row in status]
+    assert all(now["last_check_at"] > before["last_check_at"] for now, before in zip(again, status, strict=True))
 
     assert main(["search", "kubectl rollback", "--json", "-k", "3"]) == 0
     hits = json.loads(capsys.readouterr().out)
     assert hits and {"title", "section", "space_key", "url", "snippet", "score"} <= set(hits[0])
+
+
+def test_dev_runs_dagster_from_the_dagster_home(cli_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Started in the repo, `dagster dev` warns that the repo's dagster.yaml is not the one it uses."""
+    from confluence_pipeline.cli import ingest
+
+    calls: list[tuple[list[str], str]] = []
+    monkeypatch.setattr(ingest.subprocess, "call", lambda cmd, env, cwd: calls.append((cmd, cwd)) or 0)
+    assert main(["dev", "--pages", "20", "--port", "3999"]) == 0
+    [(cmd, cwd)] = calls
+    home = Path(os.environ["DAGSTER_HOME"])
+    assert Path(cwd) == home and (home / "dagster.yaml").read_bytes() == (REPO_ROOT / "dagster.yaml").read_bytes()
+    assert cmd[1:4] == ["dev", "-w", str(REPO_ROOT / "workspace.yaml")] and cmd[-2:] == ["-p", "3999"]
 
 
 def test_backfill_is_recorded_in_the_instance(cli_env: None, capsys: pytest.CaptureFixture[str], monkeypatch) -> None:
