@@ -379,6 +379,7 @@ def drain_outbox(
     *,
     now: datetime | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    deadline: float | None = None,
 ) -> DrainResult:
     """Apply queued writes to Confluence, in event order per target page.
 
@@ -389,6 +390,8 @@ def drain_outbox(
         limit: the most writes to try in this tick.
         now: the current time (for tests).
         sleep: how to wait between tries (for tests).
+        deadline: a ``time.monotonic()`` value after which no further write is started (a sensor tick has a
+            timeout); the rest wait for the next drain.
 
     Returns:
         What the tick did.
@@ -400,7 +403,8 @@ def drain_outbox(
     tried = 0
     touched: set[int] = set()
     for write in store.open_writes(conn):
-        if write.page_key in blocked or tried >= limit or result.stopped:
+        out_of_time = deadline is not None and time.monotonic() >= deadline
+        if write.page_key in blocked or tried >= limit or result.stopped or out_of_time:
             result.waiting += 1
             continue
         if write.next_attempt_at is not None and write.next_attempt_at > now:
