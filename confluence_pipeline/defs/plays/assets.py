@@ -57,7 +57,7 @@ def _failure(exc: Exception) -> Failure:
     return Failure(description=str(exc), allow_retries=False)
 
 
-def parse_quarter(text: str) -> Quarter | None:
+def _parse_quarter(text: str) -> Quarter | None:
     """The quarter of a run config or a CLI option; None for empty (the current quarter).
 
     Raises:
@@ -71,7 +71,7 @@ def parse_quarter(text: str) -> Quarter | None:
         raise _failure(exc) from None
 
 
-def aggregation_metadata(result: AggregationResult) -> dict[str, object]:
+def _aggregation_metadata(result: AggregationResult) -> dict[str, object]:
     """The aggregation's metadata for the UI: counts, the malformed rows named, and the figures as a Markdown table."""
     metadata: dict[str, object] = dict(result.metadata())
     metadata["preview"] = MetadataValue.md(result.preview_markdown())
@@ -98,7 +98,7 @@ def play_qtd_stats(
     context: AssetExecutionContext, config: QtdConfig, postgres: PostgresResource, plays: PlaysResource
 ) -> MaterializeResult:
     """Aggregate the stored Action Log into ``play_qtd_stats``."""
-    quarter = parse_quarter(config.quarter)
+    quarter = _parse_quarter(config.quarter)
     try:
         settings = plays.settings()
         with postgres.connect() as conn:
@@ -128,10 +128,10 @@ def play_qtd_stats(
             "rows": MetadataValue.text("\n".join(str(p) for p in result.problems[:50]) or "none"),
         },
     )
-    return MaterializeResult(metadata=aggregation_metadata(result), check_results=[check])
+    return MaterializeResult(metadata=_aggregation_metadata(result), check_results=[check])
 
 
-def writeback_metadata(result: WritebackResult) -> dict[str, object]:
+def _writeback_metadata(result: WritebackResult) -> dict[str, object]:
     """The Play DB write's metadata for the UI (``changes`` is a Markdown table)."""
     metadata: dict[str, object] = dict(result.metadata())
     metadata["changes"] = MetadataValue.md(result.changes_markdown())
@@ -206,7 +206,7 @@ def play_db_page(
         result.version_before,
         result.version_after,
     )
-    metadata = {**writeback_metadata(result), "confluence_requests": client.stats.requests}
+    metadata = {**_writeback_metadata(result), "confluence_requests": client.stats.requests}
     if config.dry_run:
         # Nothing was written, so nothing is materialized: the plan is recorded as an observation of the page.
         context.log_event(AssetObservation(asset_key=context.asset_key, metadata=metadata))

@@ -12,7 +12,8 @@ requested). Once that many runs carry the tick and every one of them finished (f
 reads whatever the store holds, and a failed reconciliation deletes nothing), the sensor requests one
 ``play_qtd_aggregation`` run for the tick, with the run key ``weekly-qtd:<tick>``. A finished run that Dagster will
 retry (``dagster/will_retry``) counts only once its retry finished. The cursor is the last tick handled; with no
-cursor (a new deployment) only the newest tick is considered, so old ticks do not all trigger at once.
+cursor (a new deployment) only the newest tick is considered, so old ticks do not all trigger at once. A site whose
+Play pages are not configured is skipped.
 """
 
 import time
@@ -114,9 +115,14 @@ def tick_state(context: SensorEvaluationContext, tick: str) -> tuple[bool, str]:
     description="Starts the Play QTD aggregation once per weekly tick, after every run of the tick "
     "(the reconciliation runs, tagged confluence_pipeline/weekly_tick) finished.",
 )
-def play_aggregation_after_weekly_sensor(context: SensorEvaluationContext) -> SensorResult:
+def play_aggregation_after_weekly_sensor(context: SensorEvaluationContext, plays: PlaysResource) -> SensorResult:
     """Request ``play_qtd_aggregation`` for the newest weekly tick whose runs all finished."""
     cursor = context.cursor or ""
+    settings = plays.settings()
+    if not (settings.play_db_page_id and settings.action_log_page_id):
+        # A site that does not track Plays gets no weekly run that can only fail.
+        reason = "Play tracking is not configured (CONFLUENCE_PLAY_DB_PAGE_ID, CONFLUENCE_ACTION_LOG_PAGE_ID)"
+        return SensorResult(skip_reason=SkipReason(reason), cursor=cursor)
     ticks = sorted(value for _key, values in context.instance.get_run_tags([WEEKLY_TICK_TAG]) for value in values)
     pending = [tick for tick in ticks if tick > cursor] if cursor else ticks[-1:]
     if not pending:

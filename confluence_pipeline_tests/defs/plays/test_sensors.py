@@ -23,7 +23,7 @@ from confluence_pipeline.defs.ingest.partitions import space_partitions
 from confluence_pipeline.defs.plays import sensors
 from confluence_pipeline.defs.plays.assets import play_assets
 from confluence_pipeline.defs.plays.jobs import play_aggregation_job
-from confluence_pipeline.defs.resources import SettingError, build_resources, default_sensor_status
+from confluence_pipeline.defs.resources import PlaysResource, SettingError, build_resources, default_sensor_status
 from confluence_pipeline.defs.tags import AFTER_WEEKLY_TICK_TAG, WEEKLY_TICK_TAG, weekly_tick_tags
 from confluence_pipeline.plays.outbox import PlayEvent, enqueue_event, outbox_status
 from confluence_pipeline.store import plays as store
@@ -89,8 +89,9 @@ def test_automation_off_starts_the_sensors_stopped(monkeypatch: pytest.MonkeyPat
         importlib.reload(sensors)
 
 
-def _after_weekly(instance: DagsterInstance, cursor: str | None = None) -> SensorResult:
-    return sensors.play_aggregation_after_weekly_sensor(build_sensor_context(instance=instance, cursor=cursor))
+def _after_weekly(instance: DagsterInstance, cursor: str | None = None, **resources: object) -> SensorResult:
+    context = build_sensor_context(instance=instance, cursor=cursor, resources=resources or build_resources())
+    return sensors.play_aggregation_after_weekly_sensor(context)
 
 
 def test_the_weekly_tick_runs_its_reconciliation_then_the_aggregation(
@@ -162,5 +163,8 @@ def test_a_run_the_daemon_will_retry_is_waited_for(play_env: SandboxServer) -> N
     retry = instance.create_run_for_job(job, tags={**newer, "dagster/parent_run_id": failed.run_id})
     assert "1 not finished" in _after_weekly(instance).skip_reason.skip_message
     instance.report_run_failed(retry)
+    # A site that does not track Plays gets no aggregation run, which could only fail.
+    unconfigured = _after_weekly(instance, plays=PlaysResource())
+    assert not unconfigured.run_requests and "Play tracking is not configured" in unconfigured.skip_reason.skip_message
     [request] = _after_weekly(instance).run_requests
     assert request.run_key == f"weekly-qtd:{newer[WEEKLY_TICK_TAG]}"
