@@ -3,7 +3,7 @@
 The weekly tick's contract: the weekly schedule puts :func:`weekly_tick_tags` on every run it requests for a tick
 (the reconciliation runs), with the number of runs the tick requested. Follow-up work that must come after them (the
 Play QTD aggregation, ``defs/plays/sensors.py``) waits until that many runs carry the tick and all of them finished,
-then starts, once per tick.
+then starts, once per tick. A tick's value is ISO 8601 with an offset, in any zone (followers order ticks by time).
 """
 
 from datetime import UTC, datetime

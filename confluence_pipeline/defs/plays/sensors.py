@@ -17,6 +17,7 @@ Play pages are not configured is skipped.
 """
 
 import time
+from datetime import datetime
 
 from dagster import (
     DagsterRun,
@@ -84,6 +85,15 @@ def play_outbox_sensor(
     return SkipReason(message)
 
 
+def _instant(tick: str) -> datetime | None:
+    """A tick's time: ticks are ISO 8601 with an offset (``…Z`` or the schedule zone's ``…+09:00``); None if not."""
+    try:
+        when = datetime.fromisoformat(tick)
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else None
+
+
 def _original_runs(runs: list[DagsterRun]) -> list[DagsterRun]:
     return [run for run in runs if _PARENT_RUN_ID not in run.tags]
 
@@ -123,8 +133,11 @@ def play_aggregation_after_weekly_sensor(context: SensorEvaluationContext, plays
         # A site that does not track Plays gets no weekly run that can only fail.
         reason = "Play tracking is not configured (CONFLUENCE_PLAY_DB_PAGE_ID, CONFLUENCE_ACTION_LOG_PAGE_ID)"
         return SensorResult(skip_reason=SkipReason(reason), cursor=cursor)
-    ticks = sorted(value for _key, values in context.instance.get_run_tags([WEEKLY_TICK_TAG]) for value in values)
-    pending = [tick for tick in ticks if tick > cursor] if cursor else ticks[-1:]
+    tags = context.instance.get_run_tags([WEEKLY_TICK_TAG])
+    known = {tick: when for _key, values in tags for tick in values if (when := _instant(tick)) is not None}
+    ticks = sorted(known, key=known.__getitem__)
+    after = _instant(cursor)
+    pending = [tick for tick in ticks if known[tick] > after] if after else ticks[-1:]
     if not pending:
         return SensorResult(skip_reason=SkipReason("no weekly tick since the last aggregation"), cursor=cursor)
     ready: str | None = None

@@ -24,7 +24,7 @@ from confluence_pipeline.defs.plays import sensors
 from confluence_pipeline.defs.plays.assets import play_assets
 from confluence_pipeline.defs.plays.jobs import play_aggregation_job
 from confluence_pipeline.defs.resources import PlaysResource, SettingError, build_resources, default_sensor_status
-from confluence_pipeline.defs.tags import AFTER_WEEKLY_TICK_TAG, WEEKLY_TICK_TAG, weekly_tick_tags
+from confluence_pipeline.defs.tags import AFTER_WEEKLY_TICK_TAG, WEEKLY_TICK_RUNS_TAG, WEEKLY_TICK_TAG, weekly_tick_tags
 from confluence_pipeline.plays.outbox import PlayEvent, enqueue_event, outbox_status
 from confluence_pipeline.store import plays as store
 from confluence_pipeline_tests.plays.conftest import page_body, writes
@@ -151,7 +151,8 @@ def test_a_run_the_daemon_will_retry_is_waited_for(play_env: SandboxServer) -> N
     job = Definitions(assets=play_assets, jobs=[play_aggregation_job], resources=build_resources()).resolve_job_def(
         play_aggregation_job.name
     )
-    older = weekly_tick_tags(datetime(2026, 11, 20, 18, 0, tzinfo=SEOUL), runs=1)
+    # A tick may also be written in the schedule's zone: ticks are ordered by time, not as text.
+    older = {WEEKLY_TICK_TAG: "2026-11-20T18:00:00+09:00", WEEKLY_TICK_RUNS_TAG: "1"}
     newer = weekly_tick_tags(datetime(2026, 11, 27, 18, 0, tzinfo=SEOUL), runs=1)
     handled = instance.create_run_for_job(job, tags=older)
     instance.report_run_failed(handled)
@@ -168,3 +169,6 @@ def test_a_run_the_daemon_will_retry_is_waited_for(play_env: SandboxServer) -> N
     assert not unconfigured.run_requests and "Play tracking is not configured" in unconfigured.skip_reason.skip_message
     [request] = _after_weekly(instance).run_requests
     assert request.run_key == f"weekly-qtd:{newer[WEEKLY_TICK_TAG]}"
+    [again] = _after_weekly(instance, cursor=older[WEEKLY_TICK_TAG]).run_requests
+    assert again.run_key == request.run_key
+    assert not _after_weekly(instance, cursor=newer[WEEKLY_TICK_TAG]).run_requests
