@@ -19,21 +19,26 @@ from confluence_pipeline.definitions import defs
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LOCATION = "confluence_pipeline"
 
-ASSETS = ["chunk_embeddings", "confluence_pages", "confluence_space", "page_chunks", "page_markdown"]
+INGEST_ASSETS = ["chunk_embeddings", "confluence_pages", "confluence_space", "page_chunks", "page_markdown"]
+PLAY_ASSETS = ["play_db_page", "play_qtd_stats"]
+ASSETS = sorted(INGEST_ASSETS + PLAY_ASSETS)
 ASSET_CHECKS = [
     "chunk_embeddings:current_pages_have_live_chunks",
     "chunk_embeddings:live_chunks_have_embeddings",
     "chunk_embeddings:no_chunks_for_inactive_pages",
     "chunk_embeddings:space_is_fresh",
     "chunk_embeddings:vector_dimensions_match",
+    "play_qtd_stats:action_log_rows_readable",
 ]
-JOBS = ["confluence_ingest"]
+JOBS = ["confluence_ingest", "play_qtd_aggregation"]
 SENSORS = [
     "confluence_change_sensor",
     "confluence_freshness_sensor",
     "confluence_run_failure_alert",
     "confluence_space_sensor",
     "confluence_sync_health_alert",
+    "play_aggregation_after_weekly_sensor",
+    "play_outbox_sensor",
 ]
 SCHEDULES: list[str] = []
 
@@ -49,10 +54,11 @@ def test_the_code_location_defines_exactly_these_names() -> None:
     assert sorted(schedule.name for schedule in repo.schedule_defs) == SCHEDULES
 
 
-def test_the_ingest_job_selects_every_ingest_asset() -> None:
+def test_each_job_selects_the_assets_of_its_domain() -> None:
     repo = defs.get_repository_def()
-    job = repo.get_job("confluence_ingest")
-    assert sorted(key.to_user_string() for key in job.asset_layer.executable_asset_keys) == ASSETS
+    for name, expected in (("confluence_ingest", INGEST_ASSETS), ("play_qtd_aggregation", PLAY_ASSETS)):
+        job = repo.get_job(name)
+        assert sorted(key.to_user_string() for key in job.asset_layer.executable_asset_keys) == expected, name
 
 
 def test_workspace_yaml_and_dg_name_the_same_module_and_location() -> None:

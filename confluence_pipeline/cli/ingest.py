@@ -49,10 +49,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
             sample = _sample_search(conn, args.query, configured)
         expected = _sandbox_expectation(server, keys)
         _print_report(rows, keys, seconds, changed, requests, expected, sample, args.query)
+        _play_report(configured)
     finally:
         if server is not None:
             server.stop()
     return 0
+
+
+def _play_report(configured: Any) -> None:
+    """Run the Play QTD aggregation once (through the instance) and print the Play DB summary."""
+    from confluence_pipeline.cli.plays import print_play_summary, run_aggregation
+
+    print()
+    settings = configured.plays.settings()
+    if not (settings.play_db_page_id and settings.action_log_page_id):
+        print("Play tracking: not configured (set CONFLUENCE_PLAY_DB_PAGE_ID and CONFLUENCE_ACTION_LOG_PAGE_ID)")
+        return
+    stats, page, changes = run_aggregation(quarter=None, trigger="demo")
+    print_play_summary(stats, page, changes)
 
 
 def _sandbox_expectation(server: Any, keys: Sequence[str]) -> int | None:

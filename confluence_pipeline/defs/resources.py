@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from dagster import ConfigurableResource, EnvVar
+from dagster import ConfigurableResource, DefaultSensorStatus, EnvVar
 from pydantic import Field
 
 from confluence_pipeline.confluence.client import ConfluenceClient
@@ -41,6 +41,7 @@ from confluence_pipeline.embed.factory import EmbeddingSettings, build_provider
 from confluence_pipeline.localstack import DEFAULT_SANDBOX_PORT, PROJECT_ROOT, LocalStackSettings
 from confluence_pipeline.maintenance.alerts import AlertSettings
 from confluence_pipeline.maintenance.freshness import FreshnessSettings
+from confluence_pipeline.plays.settings import PlaySettings, RagThresholds, parse_live_docs
 from confluence_pipeline.search.fusion import RRF_K
 from confluence_pipeline.search.hybrid import SearchSettings
 from confluence_pipeline.search.vector import DEFAULT_EF_SEARCH
@@ -325,6 +326,140 @@ class MonitoringResource(_SettingsResource):
         return settings
 
 
+_PLAY_DEFAULTS = PlaySettings()
+_RAG_DEFAULTS = RagThresholds()
+
+
+class PlaysResource(_SettingsResource):
+    """Play tracking: the Play pages, the team's time zone, the RAG thresholds, and how patient page writes are."""
+
+    todo_page_id: str = _setting(
+        "", "CONFLUENCE_TODO_PAGE_ID", "Page id of Project TODO, the parent of each Play's ToDo List page."
+    )
+    play_db_page_id: str = _setting(
+        "", "CONFLUENCE_PLAY_DB_PAGE_ID", "Page id of the Play DB: one table row per Play, written by the aggregation."
+    )
+    action_log_page_id: str = _setting(
+        "", "CONFLUENCE_ACTION_LOG_PAGE_ID", "Page id of the Action Log: one table row per action."
+    )
+    live_docs: str = _setting(
+        "",
+        "CONFLUENCE_PLAY_LIVE_DOCS",
+        'JSON object from Play id to the page id of its Live doc, e.g. {"EXT_Desk_D01": "819201"}.',
+    )
+    timezone: str = _setting(
+        _PLAY_DEFAULTS.timezone,
+        "PLAY_TIMEZONE",
+        "IANA zone of the team: quarters start at midnight there; log times without an offset are read in it.",
+    )
+    rag_activity_target: int = _setting(
+        _RAG_DEFAULTS.activity_target, "PLAY_RAG_ACTIVITY_TARGET", "Activities a Play on pace logs in a quarter."
+    )
+    rag_signal_target: int = _setting(
+        _RAG_DEFAULTS.signal_target, "PLAY_RAG_SIGNAL_TARGET", "Signals a Play on pace finds in a quarter."
+    )
+    rag_red_below: float = _setting(
+        _RAG_DEFAULTS.red_below,
+        "PLAY_RAG_RED_BELOW",
+        "A Play is Red below this share of the pro-rated activity target (after the grace days).",
+    )
+    rag_grace_days: int = _setting(
+        _RAG_DEFAULTS.grace_days, "PLAY_RAG_GRACE_DAYS", "Days at the start of a quarter in which no Play is Red."
+    )
+    conflict_retries: int = _setting(
+        _PLAY_DEFAULTS.conflict_retries,
+        "PLAY_CONFLICT_RETRIES",
+        "Re-reads and re-applies of a page write after a 409 (someone saved in between) before giving up.",
+    )
+    request_retries: int = _setting(
+        _PLAY_DEFAULTS.request_retries,
+        "PLAY_REQUEST_RETRIES",
+        "HTTP retries (429, 5xx, network) within one outbox try; the outbox's own tries come on top.",
+    )
+    outbox_attempts: int = _setting(
+        _PLAY_DEFAULTS.outbox_attempts,
+        "PLAY_OUTBOX_ATTEMPTS",
+        "Tries of an outbox write per drain tick before it waits for a later tick.",
+    )
+    outbox_backoff_s: float = _setting(
+        _PLAY_DEFAULTS.outbox_backoff_s,
+        "PLAY_OUTBOX_BACKOFF_S",
+        "Wait after the first failed try of an outbox write, seconds; doubles per try.",
+    )
+    outbox_requeue_s: float = _setting(
+        _PLAY_DEFAULTS.outbox_requeue_s,
+        "PLAY_OUTBOX_REQUEUE_S",
+        "Wait before a later tick retries a write that failed its tries, seconds; doubles per round.",
+    )
+    outbox_requeue_max_s: float = _setting(
+        _PLAY_DEFAULTS.outbox_requeue_max_s, "PLAY_OUTBOX_REQUEUE_MAX_S", "Longest wait between rounds, seconds."
+    )
+    outbox_batch_size: int = _setting(
+        100, "PLAY_OUTBOX_BATCH_SIZE", "Most outbox page writes one drain (a sensor tick, `events drain`) tries."
+    )
+
+    def settings(self) -> PlaySettings:
+        """The plain Play settings.
+
+        Raises:
+            PlaySettingsError: a value is malformed (the Live doc map, the time zone, a threshold); the message
+                names the variable. Missing page ids are reported by the operation that needs them.
+        """
+        values = self._values()
+        if values["outbox_batch_size"] < 1:
+            raise SettingError(
+                f"PLAY_OUTBOX_BATCH_SIZE must be at least 1, not {values['outbox_batch_size']}",
+                setting="PLAY_OUTBOX_BATCH_SIZE",
+            )
+        settings = PlaySettings(
+            todo_page_id=values["todo_page_id"].strip(),
+            play_db_page_id=values["play_db_page_id"].strip(),
+            action_log_page_id=values["action_log_page_id"].strip(),
+            live_docs=parse_live_docs(values["live_docs"]),
+            timezone=values["timezone"].strip(),
+            rag=RagThresholds(
+                activity_target=values["rag_activity_target"],
+                signal_target=values["rag_signal_target"],
+                red_below=values["rag_red_below"],
+                grace_days=values["rag_grace_days"],
+            ),
+            conflict_retries=values["conflict_retries"],
+            outbox_attempts=values["outbox_attempts"],
+            outbox_backoff_s=values["outbox_backoff_s"],
+            outbox_requeue_s=values["outbox_requeue_s"],
+            outbox_requeue_max_s=values["outbox_requeue_max_s"],
+            request_retries=values["request_retries"],
+        )
+        settings.validate(need=())
+        return settings
+
+
+class AutomationResource(_SettingsResource):
+    """Whether the sensors and schedules start running when the code location loads. Not part of the code location."""
+
+    enabled: bool = _setting(
+        True,
+        "DAGSTER_AUTOMATION",
+        "on: sensors and schedules run by default once the daemon runs; off: they start stopped (turn them on in "
+        "the UI). A status set in the UI wins either way.",
+    )
+
+
+def automation_enabled(environ: Mapping[str, str] | None = None) -> bool:
+    """The ``DAGSTER_AUTOMATION`` setting, read when the code location loads (it sets the sensors' default status).
+
+    Raises:
+        SettingError: the variable is not a boolean (on/off, true/false, 1/0, yes/no).
+    """
+    env = os.environ if environ is None else environ
+    return bool(_bind(AutomationResource, env).enabled)
+
+
+def default_sensor_status(environ: Mapping[str, str] | None = None) -> DefaultSensorStatus:
+    """RUNNING, or STOPPED when ``DAGSTER_AUTOMATION`` is off: the default status of every sensor."""
+    return DefaultSensorStatus.RUNNING if automation_enabled(environ) else DefaultSensorStatus.STOPPED
+
+
 class LocalStackResource(_SettingsResource):
     """The embedded local stack of the CLI (PostgreSQL, Dagster home, sandbox). Not part of the code location."""
 
@@ -362,7 +497,9 @@ RESOURCE_CLASSES: tuple[type[_SettingsResource], ...] = (
     PipelineResource,
     SearchResource,
     MonitoringResource,
+    PlaysResource,
     LocalStackResource,
+    AutomationResource,
 )
 
 
@@ -431,7 +568,7 @@ def build_resources(environ: Mapping[str, str] | None = None) -> dict[str, Confi
             environment of the process that runs (normally the same one).
 
     Returns:
-        ``postgres``, ``confluence``, ``embeddings``, ``pipeline``, ``search`` and ``monitoring``.
+        ``postgres``, ``confluence``, ``embeddings``, ``pipeline``, ``search``, ``monitoring`` and ``plays``.
 
     Raises:
         SettingError: a variable holds a value its field cannot take; the message names it.
@@ -444,6 +581,7 @@ def build_resources(environ: Mapping[str, str] | None = None) -> dict[str, Confi
         "pipeline": _bind(PipelineResource, env),
         "search": _bind(SearchResource, env),
         "monitoring": _bind(MonitoringResource, env),
+        "plays": _bind(PlaysResource, env),
     }
 
 
@@ -457,6 +595,7 @@ class ConfiguredResources:
     pipeline: PipelineResource
     search: SearchResource
     monitoring: MonitoringResource
+    plays: PlaysResource
     local_stack: LocalStackResource
 
 

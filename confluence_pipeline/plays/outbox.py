@@ -44,7 +44,7 @@ from confluence_pipeline.confluence.errors import (
 )
 from confluence_pipeline.plays import actionlog, livedoc
 from confluence_pipeline.plays.aggregate import AggregationError, play_counts
-from confluence_pipeline.plays.playdb import RowUpdate, plan_play_db
+from confluence_pipeline.plays.playdb import RowUpdate, plan_play_db, play_ids
 from confluence_pipeline.plays.settings import PLAY_ID, PlaySettings, PlaySettingsError
 from confluence_pipeline.plays.tables import PageStructureError, text
 from confluence_pipeline.plays.writeback import Edit, PageConflictError, PageSnapshot, audit, edit_page
@@ -145,6 +145,30 @@ class PlayEvent:
             event_id=event_id,
             occurred_at=(self.occurred_at or now).astimezone(UTC),
             payload=payload,
+        )
+
+
+def check_play(conn: psycopg.Connection, settings: PlaySettings, play_id: str) -> None:
+    """Check that a Play is known before an event of it is queued (every route writes its Live doc).
+
+    Known means: the Play has a Live doc in ``CONFLUENCE_PLAY_LIVE_DOCS`` and, when the Play DB page is stored, a row
+    there.
+
+    Raises:
+        EventError: naming what is missing and where to add it.
+    """
+    try:
+        settings.live_doc_page_id(play_id)
+    except PlaySettingsError as exc:
+        raise EventError(f"unknown Play {play_id!r}: {exc}") from None
+    stored = store.stored_page(conn, settings.play_db_page_id) if settings.play_db_page_id else None
+    if stored is None or stored.status != "current":
+        return
+    plays = play_ids(stored.body_storage, what=f"the Play DB page {stored.page_id}")
+    if play_id.casefold() not in {p.casefold() for p in plays}:
+        raise EventError(
+            f"unknown Play {play_id!r}: the Play DB page {stored.page_id} has no row for it (as last synced; its Plays "
+            f"are e.g. {', '.join(plays[:3])}). Add the Play's row, or check the id."
         )
 
 
@@ -379,6 +403,7 @@ def drain_outbox(
     *,
     now: datetime | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    deadline: float | None = None,
 ) -> DrainResult:
     """Apply queued writes to Confluence, in event order per target page.
 
@@ -389,6 +414,8 @@ def drain_outbox(
         limit: the most writes to try in this tick.
         now: the current time (for tests).
         sleep: how to wait between tries (for tests).
+        deadline: a ``time.monotonic()`` value after which no further write is started (a sensor tick has a
+            timeout); the rest wait for the next drain.
 
     Returns:
         What the tick did.
@@ -400,7 +427,8 @@ def drain_outbox(
     tried = 0
     touched: set[int] = set()
     for write in store.open_writes(conn):
-        if write.page_key in blocked or tried >= limit or result.stopped:
+        out_of_time = deadline is not None and time.monotonic() >= deadline
+        if write.page_key in blocked or tried >= limit or result.stopped or out_of_time:
             result.waiting += 1
             continue
         if write.next_attempt_at is not None and write.next_attempt_at > now:

@@ -1,40 +1,23 @@
-"""The CLI end to end on the test server: demo twice, status agrees, backfill is recorded in the instance."""
+"""The CLI end to end on the test server: demo twice (with its Play DB summary), status agrees, backfill recorded."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
-import socket
-from collections.abc import Iterator
-from pathlib import Path
 
 import psycopg
 import pytest
 
 from confluence_pipeline.cli import main
 
+from .conftest import free_port
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def cli_env(temporary_database, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    with temporary_database(migrated=False) as dagster_url:
-        monkeypatch.setenv("DATABASE_URL", db_url)
-        # dagster-postgres needs psycopg2 (DESIGN.md): psycopg 3 breaks its NOTIFY statement.
-        monkeypatch.setenv("DAGSTER_PG_URL", dagster_url.replace("postgresql://", "postgresql+psycopg2://", 1))
-        monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
-        monkeypatch.setenv("SANDBOX_PORT", str(_free_port()))
-        monkeypatch.setenv("PIPELINE_WORKERS", "1")
-        for name in ("CONFLUENCE_BASE_URL", "CONFLUENCE_EMAIL", "CONFLUENCE_API_TOKEN", "CONFLUENCE_DEPLOYMENT"):
-            monkeypatch.delenv(name, raising=False)
-        yield
+# The figures without their day: a demo after midnight adds the new day's snapshot with the same figures.
+FIGURES = "SELECT DISTINCT quarter, play_id, activity, signal, brief, s2, s3, status FROM play_qtd_stats"
 
 
 def _row_versions(url: str) -> dict[str, list[tuple[str, str]]]:
@@ -42,6 +25,26 @@ def _row_versions(url: str) -> dict[str, list[tuple[str, str]]]:
     with psycopg.connect(url) as conn:
         tables = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
         return {t: sorted(conn.execute(f"SELECT ctid::text, xmin::text FROM {t}").fetchall()) for t in tables}
+
+
+def _sync_rows(versions: dict[str, list[tuple[str, str]]]) -> dict[str, list[tuple[str, str]]]:
+    # The Play tables change on every demo: the sandbox starts over, so its Play DB is written (and audited) again.
+    return {table: rows for table, rows in versions.items() if not table.startswith("play_")}
+
+
+def _play_summary(output: str) -> tuple[dict[str, int], list[str]]:
+    """The demo's Play DB summary: Plays per status, and the changed rows as printed."""
+    match = re.search(
+        r"^Play QTD \d{4}Q\d \(as of [\d-]+\): (\d+) Plays: (\d+) Green, (\d+) Amber, (\d+) Red$", output, re.M
+    )
+    assert match, output
+    plays, green, amber, red = (int(n) for n in match.groups())
+    assert plays == green + amber + red == 43
+    written = re.search(r"^Play DB page 720899: written \(version (\d+) → (\d+)\)$", output, re.M)
+    assert written and int(written[2]) == int(written[1]) + 1, output
+    rows = re.findall(r"^  ([A-Z]{3}_[A-Za-z]+_[A-Z]\d\d): .* → ", output, re.M)
+    assert 0 < len(rows) == _field(output, "rows changed") < 43
+    return {"Green": green, "Amber": amber, "Red": red}, rows
 
 
 def _field(output: str, name: str) -> int:
@@ -60,6 +63,7 @@ def test_demo_status_and_second_demo(
     assert _field(first, "changed pages") == int(pages.group(1))
     assert _field(first, "embedded chunks") == _field(first, "chunks") > 0
     assert "sample search" in first and "no results" not in first
+    statuses, changed_rows = _play_summary(first)
 
     for name in ("CONFLUENCE_BASE_URL", "CONFLUENCE_EMAIL", "CONFLUENCE_API_TOKEN", "CONFLUENCE_DEPLOYMENT"):
         monkeypatch.delenv(name, raising=False)
@@ -72,11 +76,19 @@ def test_demo_status_and_second_demo(
     assert re.search(r"^space .* last change +last check\s*$", first, re.MULTILINE), first
 
     versions = _row_versions(db_url)
+    with psycopg.connect(db_url) as conn:
+        figures = conn.execute(FIGURES)
+        figures_before = sorted(figures.fetchall())
     assert main(["demo", "--pages", "60"]) == 0
     second = capsys.readouterr().out
-    assert _row_versions(db_url) == versions  # the second run wrote nothing
+    assert _sync_rows(_row_versions(db_url)) == _sync_rows(versions)  # the second sync wrote nothing
     assert _field(second, "changed pages") == 0
     assert "nothing changed: no writes" in second
+    # The Play DB of the new sandbox gets the same figures, so the same rows change.
+    assert _play_summary(second) == (statuses, changed_rows)
+    with psycopg.connect(db_url) as conn:
+        figures = conn.execute(FIGURES)
+        assert sorted(figures.fetchall()) == figures_before
     assert main(["status", "--json"]) == 0
     again = json.loads(capsys.readouterr().out)
     # Nothing changed, but the second run checked every space: only the last check moved.
@@ -106,7 +118,7 @@ def test_backfill_is_recorded_in_the_instance(cli_env: None, capsys: pytest.Capt
 
     from confluence_pipeline import localstack
 
-    server = localstack.start_sandbox(pages=40, seed=3, port=_free_port())
+    server = localstack.start_sandbox(pages=40, seed=3, port=free_port())
     try:
         assert main(["backfill", "--spaces", "ENG,HR"]) == 0
         instance = DagsterInstance.get()

@@ -13,6 +13,7 @@ from dagster._core.remote_representation.external_data import RepositorySnap, Re
 from confluence_pipeline.confluence.settings import ConfluenceSettings
 from confluence_pipeline.defs.resources import (
     RESOURCE_CLASSES,
+    AutomationResource,
     LocalStackResource,
     SettingError,
     build_resources,
@@ -21,6 +22,7 @@ from confluence_pipeline.defs.resources import (
 )
 from confluence_pipeline.embed.factory import EmbeddingSettings
 from confluence_pipeline.localstack import PROJECT_ROOT, LocalStackSettings
+from confluence_pipeline.plays.settings import PlaySettings, PlaySettingsError, RagThresholds
 from confluence_pipeline.search import SearchSettings
 from confluence_pipeline.stages import StageSettings
 
@@ -47,6 +49,10 @@ ENVIRON = {
     "VECTOR_EF_SEARCH": "100",
     "SEARCH_RRF_K": "10",
     "SANDBOX_PORT": "9999",
+    "CONFLUENCE_PLAY_DB_PAGE_ID": " 720899 ",
+    "CONFLUENCE_PLAY_LIVE_DOCS": '{"EXT_Desk_D01": 819201}',
+    "PLAY_RAG_RED_BELOW": "0.4",
+    "PLAY_OUTBOX_ATTEMPTS": "5",
 }
 
 
@@ -54,6 +60,7 @@ def _names() -> dict[type, str]:
     """Each resource class and the name it has in the code location (or in ``ConfiguredResources``)."""
     names = {type(resource): name for name, resource in build_resources({}).items()}
     names[LocalStackResource] = "local_stack"
+    names[AutomationResource] = "automation"
     return names
 
 
@@ -112,6 +119,7 @@ def test_unset_variables_leave_the_defaults_of_the_plain_settings() -> None:
     assert resources.pipeline.settings() == StageSettings()
     assert resources.search.settings() == SearchSettings()
     assert resources.local_stack.settings() == LocalStackSettings(home=(PROJECT_ROOT / ".local").resolve())
+    assert resources.plays.settings() == PlaySettings()
 
 
 def test_values_are_parsed_and_reach_the_plain_settings() -> None:
@@ -128,6 +136,9 @@ def test_values_are_parsed_and_reach_the_plain_settings() -> None:
     assert resources.search.settings() == SearchSettings(rrf_k=10, ef_search=100)
     assert resources.postgres.database_url() == ENVIRON["DATABASE_URL"]
     assert resources.local_stack.settings().sandbox_port == 9999
+    plays = resources.plays.settings()
+    assert plays.play_db_page_id == "720899" and plays.live_docs == {"EXT_Desk_D01": "819201"}
+    assert plays.rag == RagThresholds(red_below=0.4) and plays.outbox_attempts == 5
 
 
 def test_secrets_are_bound_with_envvar_and_everything_else_by_value() -> None:
@@ -146,7 +157,7 @@ def test_the_ui_shows_exactly_what_the_run_uses() -> None:
     snapshot = RepositorySnap.from_def(Definitions(resources=build_resources(ENVIRON)).get_repository_def())
     resolved = configured_resources(ENVIRON)
     shown = {snap.name: snap for snap in snapshot.resources}
-    assert set(shown) == {"postgres", "confluence", "embeddings", "pipeline", "search", "monitoring"}
+    assert set(shown) == {"postgres", "confluence", "embeddings", "pipeline", "search", "monitoring", "plays"}
     for name, snap in shown.items():
         resource = getattr(resolved, name)
         assert set(snap.configured_values) == set(type(resource).model_fields), name
@@ -204,6 +215,20 @@ def test_malformed_values_name_the_variable(variable: str, value: str, message: 
 def test_out_of_range_stage_settings_name_the_variable(environ: dict[str, str], variable: str) -> None:
     with pytest.raises(ValueError, match=variable):
         configured_resources(environ).pipeline.settings()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("CONFLUENCE_PLAY_LIVE_DOCS", "EXT_Desk_D01=819201", "CONFLUENCE_PLAY_LIVE_DOCS is not valid JSON"),
+        ("PLAY_TIMEZONE", "Seoul", "PLAY_TIMEZONE='Seoul' is not an IANA time zone"),
+        ("PLAY_RAG_RED_BELOW", "2", "PLAY_RAG_RED_BELOW must be in"),
+        ("PLAY_OUTBOX_BATCH_SIZE", "0", "PLAY_OUTBOX_BATCH_SIZE must be at least 1"),
+    ],
+)
+def test_play_settings_name_the_variable(variable: str, value: str, message: str) -> None:
+    with pytest.raises((PlaySettingsError, SettingError), match=message):
+        configured_resources({variable: value}).plays.settings()
 
 
 def test_confluence_validation_names_the_variable() -> None:

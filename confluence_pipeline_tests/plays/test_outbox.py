@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -251,3 +252,15 @@ def test_status_lines_tell_the_truth(conn: psycopg.Connection, no_requests: None
     lines = outbox_status(conn).lines()
     assert lines[0] == "pending: 1" and lines[3].startswith("oldest not synced: ev-07 (activity.created")
     assert outbox_status(conn).as_dict()["oldest_unsynced"]["event_id"] == "ev-07"
+
+
+def test_a_drain_past_its_deadline_starts_no_write(
+    play_server: SandboxServer, play_client: ConfluenceClient, conn: psycopg.Connection, sync_plays
+) -> None:
+    sync_plays()
+    enqueue_event(conn, _event(1))
+    enqueue_event(conn, _event(2))
+    play_server.reset_stats()
+    late = drain_outbox(conn, play_client, play_settings(), now=NOW, deadline=time.monotonic() - 1)
+    assert (late.written, late.failed, late.waiting) == (0, 0, 4) and play_server.stats()["total"] == 0
+    assert _status(conn) == (2, 0, 0)
