@@ -19,16 +19,23 @@ from confluence_pipeline.definitions import defs
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LOCATION = "confluence_pipeline"
 
-ASSETS = ["chunk_embeddings", "confluence_pages", "confluence_space", "page_chunks", "page_markdown"]
+ASSETS = [
+    "chunk_embeddings",
+    "confluence_pages",
+    "confluence_reconciliation",
+    "confluence_space",
+    "page_chunks",
+    "page_markdown",
+]
 ASSET_CHECKS = [
     "chunk_embeddings:current_pages_have_live_chunks",
     "chunk_embeddings:live_chunks_have_embeddings",
     "chunk_embeddings:no_chunks_for_inactive_pages",
     "chunk_embeddings:vector_dimensions_match",
 ]
-JOBS = ["confluence_ingest"]
+JOBS = ["confluence_ingest", "confluence_reconcile"]
 SENSORS = ["confluence_change_sensor", "confluence_space_sensor"]
-SCHEDULES: list[str] = []
+SCHEDULES = ["weekly_maintenance_schedule"]
 
 
 def test_the_code_location_defines_exactly_these_names() -> None:
@@ -42,10 +49,14 @@ def test_the_code_location_defines_exactly_these_names() -> None:
     assert sorted(schedule.name for schedule in repo.schedule_defs) == SCHEDULES
 
 
-def test_the_ingest_job_selects_every_ingest_asset() -> None:
+def test_the_ingest_job_selects_every_ingest_asset_and_the_reconciliation() -> None:
     repo = defs.get_repository_def()
     job = repo.get_job("confluence_ingest")
     assert sorted(key.to_user_string() for key in job.asset_layer.executable_asset_keys) == ASSETS
+    reconcile = repo.get_job("confluence_reconcile")
+    assert [key.to_user_string() for key in reconcile.asset_layer.executable_asset_keys] == [
+        "confluence_reconciliation"
+    ]
 
 
 def test_workspace_yaml_and_dg_name_the_same_module_and_location() -> None:

@@ -1,4 +1,7 @@
-"""``confluence-pipeline``: the command line (demo, dev, status, search, spaces, materialize, backfill, convert, db)."""
+"""``confluence-pipeline``: the command line.
+
+demo, dev, status, search, materialize, backfill, reconcile, spaces, env, validate, convert, db.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from confluence_pipeline.cli import ingest
+from confluence_pipeline.cli import ingest, maintenance
 from confluence_pipeline.convert import cli as convert_cli
 
 
@@ -17,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO")
     sub = parser.add_subparsers(dest="command", required=True)
     ingest.register(sub)
+    maintenance.register(sub)
     convert_cli.register(sub)
     return parser
 

@@ -81,8 +81,9 @@ def test_change_sensor_retries_a_space_with_failed_pages(env, conn) -> None:
     sync_space(conn, client, "ENG")
     assert confluence_change_sensor(build_sensor_context(instance=instance, resources=resources)).skip_reason
 
+    # A stored page whose refetch failed: Confluence and the store still agree on the count, so no reconciliation.
     with conn.transaction():
-        store.record_failures(conn, "ENG", {"1000001": "HTTP 500"})
+        store.record_failures(conn, "ENG", {min(store.current_page_ids(conn, "ENG"), key=int): "HTTP 500"})
     result = confluence_change_sensor(build_sensor_context(instance=instance, resources=resources))
     assert [r.partition_key for r in result.run_requests] == ["ENG"]
     assert result.run_requests[0].run_key.startswith("ENG:retry-")
