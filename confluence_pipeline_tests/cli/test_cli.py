@@ -1,37 +1,14 @@
-"""The CLI end to end on the test server: demo twice, status agrees, backfill is recorded in the instance."""
+"""The CLI end to end on the test server: demo twice (runs of the real job, checks included), status agrees."""
 
 from __future__ import annotations
 
 import json
 import re
-import socket
-from collections.abc import Iterator
-from pathlib import Path
 
 import psycopg
 import pytest
 
 from confluence_pipeline.cli import main
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def cli_env(temporary_database, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    with temporary_database(migrated=False) as dagster_url:
-        monkeypatch.setenv("DATABASE_URL", db_url)
-        # dagster-postgres needs psycopg2 (DESIGN.md): psycopg 3 breaks its NOTIFY statement.
-        monkeypatch.setenv("DAGSTER_PG_URL", dagster_url.replace("postgresql://", "postgresql+psycopg2://", 1))
-        monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
-        monkeypatch.setenv("SANDBOX_PORT", str(_free_port()))
-        monkeypatch.setenv("PIPELINE_WORKERS", "1")
-        for name in ("CONFLUENCE_BASE_URL", "CONFLUENCE_EMAIL", "CONFLUENCE_API_TOKEN", "CONFLUENCE_DEPLOYMENT"):
-            monkeypatch.delenv(name, raising=False)
-        yield
 
 
 def _row_versions(url: str) -> dict[str, list[tuple[str, str]]]:
@@ -47,6 +24,20 @@ def _field(output: str, name: str) -> int:
     return int(match.group(1))
 
 
+def _assert_runs_of_the_ingest_job_with_checks(spaces: int) -> None:
+    """The demo's runs are recorded as confluence_ingest runs, each with its four asset checks evaluated."""
+    from dagster import DagsterEventType, DagsterInstance
+
+    instance = DagsterInstance.get()
+    runs = instance.get_runs()
+    assert spaces > 0 and len(runs) == spaces
+    assert {run.job_name for run in runs} == {"confluence_ingest"}
+    for run in runs:
+        checks = instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)
+        evaluations = [record.dagster_event.event_specific_data for record in checks]
+        assert len(evaluations) == 4 and all(e.passed for e in evaluations), run.tags.get("dagster/partition")
+
+
 def test_demo_status_and_second_demo(
     cli_env: None, db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch
 ) -> None:
@@ -57,6 +48,7 @@ def test_demo_status_and_second_demo(
     assert _field(first, "changed pages") == int(pages.group(1))
     assert _field(first, "embedded chunks") == _field(first, "chunks") > 0
     assert "sample search" in first and "no results" not in first
+    _assert_runs_of_the_ingest_job_with_checks(spaces=len(re.findall(r"run \S+ succeeded", first)))
 
     for name in ("CONFLUENCE_BASE_URL", "CONFLUENCE_EMAIL", "CONFLUENCE_API_TOKEN", "CONFLUENCE_DEPLOYMENT"):
         monkeypatch.delenv(name, raising=False)
@@ -79,19 +71,3 @@ def test_demo_status_and_second_demo(
     assert main(["search", "kubectl rollback", "--json", "-k", "3"]) == 0
     hits = json.loads(capsys.readouterr().out)
     assert hits and {"title", "section", "space_key", "url", "snippet", "score"} <= set(hits[0])
-
-
-def test_backfill_is_recorded_in_the_instance(cli_env: None, capsys: pytest.CaptureFixture[str], monkeypatch) -> None:
-    from dagster import DagsterInstance
-
-    from confluence_pipeline import localstack
-
-    server = localstack.start_sandbox(pages=40, seed=3, port=_free_port())
-    try:
-        assert main(["backfill", "--spaces", "ENG,HR"]) == 0
-        instance = DagsterInstance.get()
-        backfills = instance.get_backfills()
-        assert len(backfills) == 1
-        assert sorted(backfills[0].partition_names or []) == ["ENG", "HR"]
-    finally:
-        server.stop()
