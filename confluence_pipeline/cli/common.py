@@ -131,6 +131,27 @@ def check_registered(keys: Sequence[str]) -> None:
         )
 
 
+def ensure_pools() -> None:
+    """Create the code location's concurrency pools in the instance now, before runs start.
+
+    Dagster creates a pool's row when a step first uses it; on PostgreSQL two runs doing that at the same moment
+    collide (a unique violation aborts the transaction) and one run crashes. Created here, in one process, first.
+    """
+    from dagster import DagsterInstance
+
+    from confluence_pipeline.definitions import defs
+
+    instance = DagsterInstance.get()
+    storage = instance.event_log_storage
+    if not storage.supports_global_concurrency_limits or instance.global_op_concurrency_default_limit is None:
+        return
+    graph = defs.get_repository_def().asset_graph
+    wanted = {pool for node in graph.asset_nodes for pool in node.pools or () if pool}
+    existing = {limit.name for limit in storage.get_pool_limits()}
+    for pool in sorted(wanted - existing):
+        storage.initialize_concurrency_limit_to_default(pool)
+
+
 @dataclass
 class JobRun:
     """One run of a job for one space, executed in this process and recorded in the Dagster instance.
@@ -168,6 +189,7 @@ def run_job(
     from confluence_pipeline.definitions import defs
     from confluence_pipeline.defs.resources import build_resources
 
+    ensure_pools()
     config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": log_level}}}, **(run_config or {})}
     result = defs.resolve_job_def(job_name).execute_in_process(
         run_config=config,

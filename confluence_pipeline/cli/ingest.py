@@ -16,6 +16,7 @@ from confluence_pipeline import localstack
 from confluence_pipeline.cli.common import (
     WORKSPACE,
     check_registered,
+    ensure_pools,
     local_database,
     materialize_spaces,
     prepare,
@@ -150,6 +151,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
             # Commands run beside this one (backfill, materialize, env …) find the sandbox here.
             localstack.write_sandbox_state(home, localstack.SandboxState.of(server))
         keys = register_spaces()
+        ensure_pools()
         print(f"partitions: {', '.join(keys)}")
         cmd = [tool("dagster"), "dev", "-w", WORKSPACE, "-h", args.host, "-p", str(args.port)]
         print("running:", " ".join(cmd))
@@ -193,6 +195,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     register_spaces()
     if not args.all:
         check_registered([key.strip() for key in args.spaces.split(",") if key.strip()])
+    ensure_pools()
     cmd = [tool("dagster"), "job", "backfill", "-w", WORKSPACE, "-j", "confluence_ingest", "--noprompt"]
     cmd += ["--all", "all"] if args.all else ["--partitions", args.spaces]
     print("running:", " ".join(cmd))
@@ -222,7 +225,10 @@ def cmd_env(args: argparse.Namespace) -> int:
     """Print the environment a plain Dagster command needs for this stack, as ``export`` lines (no secret)."""
     configured = resources()
     stack = configured.local_stack.settings()
-    sandbox = None if configured.confluence.settings().base_url else localstack.read_sandbox_state(stack.home)
+    sandbox = localstack.read_sandbox_state(stack.home)
+    base_url = configured.confluence.settings().base_url
+    if sandbox is not None and base_url and base_url != sandbox.base_url:
+        sandbox = None  # a Confluence of your own is configured
     urls = local_database()
     lines = [
         '# the local stack\'s Dagster instance and databases; use: eval "$(confluence-pipeline env)"',
