@@ -469,7 +469,8 @@ def detect_changes(conn: psycopg.Connection, client: ConfluenceClient, space_key
     unseen = sum(1 for v in changed if stored.get(v.page_id, (None, None))[1] != "current" and v.page_id not in failed)
     total = body.get("totalSize")
     total_size = int(total) if isinstance(total, int | str) and str(total).isdigit() else None
-    reconcile_needed = total_size is not None and total_size != known + unseen
+    # A space never synced has nothing to reconcile: its first sync lists every page anyway.
+    reconcile_needed = watermark is not None and total_size is not None and total_size != known + unseen
     if changed:
         # The newest edit names the change: a later edit to the same space gets a run key of its own.
         marker: str | None = max(v.when for v in changed).isoformat()
