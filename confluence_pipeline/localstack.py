@@ -11,15 +11,17 @@ to the environment is for child processes (``dagster dev``, the daemon, run work
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import json
 import logging
 import os
 import shutil
-from dataclasses import dataclass, field
+import socket
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -30,6 +32,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 APP_DATABASE = "confluence"
 DAGSTER_DATABASE = "dagster"
 DEFAULT_SANDBOX_PORT = 8765
+SANDBOX_STATE_FILE = "dev-sandbox.json"
 
 
 @dataclass(frozen=True)
@@ -224,20 +227,128 @@ def start_sandbox(*, pages: int, seed: int, port: int, flavor: str = "cloud"):
             f"cannot start the local Confluence sandbox on port {port} ({exc.strerror}). Another sandbox may be "
             "running (stop it), or set SANDBOX_PORT to a free port."
         ) from None
-    os.environ.update(
-        {
-            "CONFLUENCE_BASE_URL": server.base_url,
-            "CONFLUENCE_DEPLOYMENT": "cloud" if flavor == "cloud" else "datacenter",
-            "CONFLUENCE_EMAIL": server.email,
-            "CONFLUENCE_API_TOKEN": server.token,
-            "CONFLUENCE_TODO_PAGE_ID": str(plays.TODO_PAGE_ID),
-            "CONFLUENCE_PLAY_DB_PAGE_ID": str(plays.PLAY_DB_PAGE_ID),
-            "CONFLUENCE_ACTION_LOG_PAGE_ID": str(plays.ACTION_LOG_PAGE_ID),
-            "CONFLUENCE_PLAY_LIVE_DOCS": json.dumps({k: str(v) for k, v in plays.live_doc_ids().items()}),
+    play_pages = {
+        "CONFLUENCE_TODO_PAGE_ID": str(plays.TODO_PAGE_ID),
+        "CONFLUENCE_PLAY_DB_PAGE_ID": str(plays.PLAY_DB_PAGE_ID),
+        "CONFLUENCE_ACTION_LOG_PAGE_ID": str(plays.ACTION_LOG_PAGE_ID),
+        "CONFLUENCE_PLAY_LIVE_DOCS": json.dumps({k: str(v) for k, v in plays.live_doc_ids().items()}),
+    }
+    use_sandbox(SandboxState.of(server, play_pages=play_pages))
+    return server
+
+
+@dataclass(frozen=True)
+class SandboxState:
+    """How to reach a running local sandbox: what ``dev`` records for the commands run beside it.
+
+    Attributes:
+        base_url: the sandbox's ``CONFLUENCE_BASE_URL``.
+        flavor: ``cloud`` or ``dc``.
+        email: its Basic-auth user.
+        token: its (test) token; kept out of ``repr`` and never printed.
+        pid: the process that serves it.
+        play_pages: the ``CONFLUENCE_*`` page settings of the sandbox's Play space.
+    """
+
+    base_url: str
+    flavor: str
+    email: str
+    token: str = field(repr=False)
+    pid: int = 0
+    play_pages: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, server: object, pid: int | None = None, play_pages: dict[str, str] | None = None) -> SandboxState:
+        """The state of a running :class:`~confluence_sandbox.server.SandboxServer` of this process."""
+        return cls(
+            base_url=server.base_url,  # type: ignore[attr-defined]
+            flavor=server.flavor,  # type: ignore[attr-defined]
+            email=server.email,  # type: ignore[attr-defined]
+            token=server.token,  # type: ignore[attr-defined]
+            pid=os.getpid() if pid is None else pid,
+            play_pages=dict(play_pages or {}),
+        )
+
+    def environment(self) -> dict[str, str]:
+        """The ``CONFLUENCE_*`` variables that point a process at this sandbox."""
+        env = {
+            "CONFLUENCE_BASE_URL": self.base_url,
+            "CONFLUENCE_DEPLOYMENT": "cloud" if self.flavor == "cloud" else "datacenter",
+            "CONFLUENCE_EMAIL": self.email,
+            "CONFLUENCE_API_TOKEN": self.token,
+            **self.play_pages,
         }
-    )
+        if self.flavor != "cloud":
+            env["CONFLUENCE_PAT"] = self.token
+        return env
+
+
+def use_sandbox(state: SandboxState) -> None:
+    """Point this process (and the children it starts) at a sandbox."""
+    os.environ.update(state.environment())
     # The sandbox has personal spaces worth showing; an operator's own choice stays.
     os.environ.setdefault("CONFLUENCE_INCLUDE_PERSONAL_SPACES", "true")
-    if flavor != "cloud":
-        os.environ["CONFLUENCE_PAT"] = server.token
-    return server
+
+
+def sandbox_state_path(home: Path) -> Path:
+    """Where ``dev`` records the sandbox it runs (``<home>/dev-sandbox.json``)."""
+    return home / SANDBOX_STATE_FILE
+
+
+def write_sandbox_state(home: Path, state: SandboxState) -> Path:
+    """Record a running sandbox for the commands run beside ``dev`` (readable by the user only: it holds a token)."""
+    path = sandbox_state_path(home)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(asdict(state), handle)
+    return path
+
+
+def clear_sandbox_state(home: Path, pid: int | None = None) -> None:
+    """Remove the record, if it is ours (``pid``) or whoever wrote it (None)."""
+    path = sandbox_state_path(home)
+    state = _load_state(path)
+    if state is not None and pid is not None and state.pid != pid:
+        return
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+
+
+def _load_state(path: Path) -> SandboxState | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return SandboxState(**data)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _listening(url: str) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def read_sandbox_state(home: Path) -> SandboxState | None:
+    """The sandbox ``dev`` runs, when its record exists and it still answers; a stale record is removed."""
+    path = sandbox_state_path(home)
+    state = _load_state(path)
+    if state is None:
+        return None
+    if not (_alive(state.pid) and _listening(state.base_url)):
+        clear_sandbox_state(home)
+        return None
+    return state

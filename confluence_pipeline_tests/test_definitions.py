@@ -19,7 +19,14 @@ from confluence_pipeline.definitions import defs
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LOCATION = "confluence_pipeline"
 
-INGEST_ASSETS = ["chunk_embeddings", "confluence_pages", "confluence_space", "page_chunks", "page_markdown"]
+INGEST_ASSETS = [
+    "chunk_embeddings",
+    "confluence_pages",
+    "confluence_reconciliation",
+    "confluence_space",
+    "page_chunks",
+    "page_markdown",
+]
 PLAY_ASSETS = ["play_db_page", "play_qtd_stats"]
 ASSETS = sorted(INGEST_ASSETS + PLAY_ASSETS)
 ASSET_CHECKS = [
@@ -30,7 +37,7 @@ ASSET_CHECKS = [
     "chunk_embeddings:vector_dimensions_match",
     "play_qtd_stats:action_log_rows_readable",
 ]
-JOBS = ["confluence_ingest", "play_qtd_aggregation"]
+JOBS = ["confluence_ingest", "confluence_reconcile", "play_qtd_aggregation"]
 SENSORS = [
     "confluence_change_sensor",
     "confluence_freshness_sensor",
@@ -40,7 +47,7 @@ SENSORS = [
     "play_aggregation_after_weekly_sensor",
     "play_outbox_sensor",
 ]
-SCHEDULES: list[str] = []
+SCHEDULES = ["weekly_maintenance_schedule"]
 
 
 def test_the_code_location_defines_exactly_these_names() -> None:
@@ -56,7 +63,12 @@ def test_the_code_location_defines_exactly_these_names() -> None:
 
 def test_each_job_selects_the_assets_of_its_domain() -> None:
     repo = defs.get_repository_def()
-    for name, expected in (("confluence_ingest", INGEST_ASSETS), ("play_qtd_aggregation", PLAY_ASSETS)):
+    jobs = (
+        ("confluence_ingest", INGEST_ASSETS),
+        ("confluence_reconcile", ["confluence_reconciliation"]),
+        ("play_qtd_aggregation", PLAY_ASSETS),
+    )
+    for name, expected in jobs:
         job = repo.get_job(name)
         assert sorted(key.to_user_string() for key in job.asset_layer.executable_asset_keys) == expected, name
 

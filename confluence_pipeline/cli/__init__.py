@@ -1,6 +1,7 @@
 """``confluence-pipeline``: the command line.
 
-Commands: demo, dev, status, search, spaces, materialize, backfill, validate, convert, db, plays, events.
+Commands: demo, dev, status, search, materialize, backfill, reconcile, spaces, env, validate, convert, db, plays,
+events.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from confluence_pipeline.cli import ingest, plays
+from confluence_pipeline.cli import ingest, maintenance, plays
 from confluence_pipeline.convert import cli as convert_cli
 
 
@@ -20,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO")
     sub = parser.add_subparsers(dest="command", required=True)
     ingest.register(sub)
+    maintenance.register(sub)
     plays.register(sub)
     convert_cli.register(sub)
     return parser

@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from confluence_pipeline import localstack
 
 if TYPE_CHECKING:
+    from confluence_pipeline.confluence.client import ConfluenceClient
     from confluence_pipeline.defs.resources import ConfiguredResources
     from confluence_pipeline.embed.base import EmbeddingProvider
     from confluence_pipeline.embed.factory import EmbeddingSettings
@@ -57,12 +59,41 @@ def prepare(*, sandbox: bool = False, pages: int | None = None, seed: int | None
     localstack.ensure_dagster_home(stack)
     apply_migrations(urls.app)
     server = None
-    if sandbox and not configured.confluence.settings().base_url:
-        pages = stack.sandbox_pages if pages is None else pages
-        seed = stack.sandbox_seed if seed is None else seed
-        server = localstack.start_sandbox(pages=pages, seed=seed, port=stack.sandbox_port, flavor=flavor)
-        print(f"local Confluence sandbox: {server.base_url} ({flavor}, {pages} generated pages, seed {seed})")
+    if not configured.confluence.settings().base_url:
+        if sandbox:
+            pages = stack.sandbox_pages if pages is None else pages
+            seed = stack.sandbox_seed if seed is None else seed
+            server = localstack.start_sandbox(pages=pages, seed=seed, port=stack.sandbox_port, flavor=flavor)
+            print(f"local Confluence sandbox: {server.base_url} ({flavor}, {pages} generated pages, seed {seed})")
+        elif (state := localstack.read_sandbox_state(stack.home)) is not None:
+            # Beside `make dev`: use the sandbox it runs, as its daemon's runs do.
+            localstack.use_sandbox(state)
     return server
+
+
+def confluence_client() -> ConfluenceClient:
+    """A client for the configured Confluence (or the sandbox of a running ``dev``), or a clear error.
+
+    Raises:
+        ValueError: no Confluence is configured and no ``dev`` sandbox runs; the message says what to set.
+    """
+    configured = resources()
+    if not configured.confluence.settings().base_url:
+        state_file = localstack.sandbox_state_path(configured.local_stack.settings().home)
+        raise ValueError(
+            "CONFLUENCE_BASE_URL is not set, and no local sandbox from `make dev` is running (`dev` records it in "
+            f"{state_file}). Set CONFLUENCE_BASE_URL with CONFLUENCE_EMAIL + CONFLUENCE_API_TOKEN (Cloud) or "
+            "CONFLUENCE_PAT (Data Center), or start `make dev` in another terminal first."
+        )
+    return configured.confluence.client()
+
+
+def removed_spaces() -> set[str]:
+    """Spaces taken out of the pipeline with ``spaces remove``."""
+    from confluence_pipeline.store import pages as page_store
+
+    with resources().postgres.connect() as conn:
+        return page_store.removed_space_keys(conn)
 
 
 def register_spaces() -> list[str]:
@@ -71,37 +102,140 @@ def register_spaces() -> list[str]:
 
     from confluence_pipeline.defs.ingest.partitions import register_new_spaces
 
-    client = resources().confluence.client()
+    client = confluence_client()
     client.check_access()
-    return register_new_spaces(DagsterInstance.get(), client).keys
+    return register_new_spaces(DagsterInstance.get(), client, removed_spaces()).keys
+
+
+def registered_spaces() -> list[str]:
+    """The space partitions of the Dagster instance, sorted."""
+    from dagster import DagsterInstance
+
+    from confluence_pipeline.defs.ingest.partitions import space_partitions
+
+    return sorted(DagsterInstance.get().get_dynamic_partitions(space_partitions.name))
+
+
+def check_registered(keys: Sequence[str]) -> None:
+    """Refuse space keys that are not partitions, naming them and the commands that fix it.
+
+    Raises:
+        ValueError: some key is not a registered space.
+    """
+    known = set(registered_spaces())
+    unknown = [key for key in keys if key not in known]
+    if unknown:
+        raise ValueError(
+            f"unknown space {', '.join(unknown)}: not a registered space of this Dagster instance. "
+            "`confluence-pipeline spaces list` shows the registered ones; `confluence-pipeline spaces add KEY` adds "
+            "one."
+        )
+
+
+def ensure_pools() -> None:
+    """Create the code location's concurrency pools in the instance now, before runs start.
+
+    Dagster creates a pool's row when a step first uses it; on PostgreSQL two runs doing that at the same moment
+    collide (a unique violation aborts the transaction) and one run crashes. Created here, in one process, first.
+    """
+    from dagster import DagsterInstance
+
+    from confluence_pipeline.definitions import defs
+
+    instance = DagsterInstance.get()
+    storage = instance.event_log_storage
+    if not storage.supports_global_concurrency_limits or instance.global_op_concurrency_default_limit is None:
+        return
+    graph = defs.get_repository_def().asset_graph
+    wanted = {pool for node in graph.asset_nodes for pool in node.pools or () if pool}
+    existing = {limit.name for limit in storage.get_pool_limits()}
+    for pool in sorted(wanted - existing):
+        storage.initialize_concurrency_limit_to_default(pool)
+
+
+@dataclass
+class JobRun:
+    """One run of a job for one space, executed in this process and recorded in the Dagster instance.
+
+    Attributes:
+        key: the space.
+        run_id: the run.
+        success: whether it succeeded.
+        materializations: per asset, the metadata of its materialization in the run.
+        failures: the failed steps' messages (a ``Failure``'s description, else the error).
+    """
+
+    key: str
+    run_id: str
+    success: bool
+    materializations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+
+def run_job(
+    job_name: str,
+    key: str,
+    *,
+    tags: dict[str, str],
+    run_config: dict[str, Any] | None = None,
+    log_level: str = "INFO",
+) -> JobRun:
+    """Execute one of the code location's jobs for a space, checks included, through the Dagster instance.
+
+    The run is recorded under the job's name (not as an ad-hoc asset run), with its asset checks, so the UI shows
+    it like a run launched there. The resources are bound from this process's environment at call time.
+    """
+    from dagster import DagsterInstance
+
+    from confluence_pipeline.definitions import defs
+    from confluence_pipeline.defs.resources import build_resources
+
+    ensure_pools()
+    config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": log_level}}}, **(run_config or {})}
+    result = defs.resolve_job_def(job_name).execute_in_process(
+        run_config=config,
+        instance=DagsterInstance.get(),
+        partition_key=key,
+        tags=tags,
+        resources=build_resources(os.environ),
+        raise_on_error=False,
+    )
+    run = JobRun(key=key, run_id=result.run_id, success=result.success)
+    for event in result.get_asset_materialization_events():
+        mat = event.step_materialization_data.materialization
+        run.materializations[mat.asset_key.to_user_string()] = {k: v.value for k, v in mat.metadata.items()}
+    for event in result.get_step_failure_events():
+        data = event.step_failure_data
+        user = data.user_failure_data
+        message = user.description if user is not None and user.description else None
+        run.failures.append(message or (data.error.message.strip() if data.error else "the step failed"))
+    return run
 
 
 def materialize_spaces(
-    keys: Sequence[str], *, tags: dict[str, str], log_level: str = "INFO"
+    keys: Sequence[str], *, tags: dict[str, str], log_level: str = "INFO", full: bool = False
 ) -> dict[str, dict[str, Any]]:
-    """Materialize every ingest asset for each space through the Dagster instance (runs show in the UI)."""
-    from dagster import DagsterInstance, materialize
+    """Run the ``confluence_ingest`` job for each space through the Dagster instance (runs show in the UI).
 
-    from confluence_pipeline.defs.ingest.assets import ingest_assets
-    from confluence_pipeline.defs.resources import build_resources
+    Args:
+        keys: the spaces.
+        tags: run tags.
+        log_level: the console log level of the runs.
+        full: a full re-sync, ignoring each space's watermark (run config of ``confluence_pages``).
 
-    instance = DagsterInstance.get()
+    Returns:
+        Per space, ``run_id``, ``success``, ``failures`` and each materialized asset's metadata.
+    """
+    from confluence_pipeline.defs.ingest.jobs import INGEST_JOB_NAME
+
+    run_config = {"ops": {"confluence_pages": {"config": {"full": True}}}} if full else None
     outcome: dict[str, dict[str, Any]] = {}
     for key in keys:
-        result = materialize(
-            ingest_assets,
-            partition_key=key,
-            instance=instance,
-            resources=build_resources(os.environ),
-            tags=tags,
-            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-        )
-        print(f"  {key}: run {result.run_id} {'succeeded' if result.success else 'failed'}")
-        per_asset: dict[str, Any] = {"run_id": result.run_id}
-        for asset_def in ingest_assets:
-            for mat in result.asset_materializations_for_node(asset_def.op.name):
-                per_asset[mat.asset_key.to_user_string()] = {k: v.value for k, v in mat.metadata.items()}
-        outcome[key] = per_asset
+        run = run_job(INGEST_JOB_NAME, key, tags=tags, run_config=run_config, log_level=log_level)
+        print(f"  {key}: run {run.run_id} {'succeeded' if run.success else 'failed'}")
+        for message in run.failures:
+            print(f"    {message}", file=sys.stderr)
+        outcome[key] = {"run_id": run.run_id, "success": run.success, "failures": run.failures, **run.materializations}
     return outcome
 
 

@@ -1,10 +1,11 @@
-"""The ingest commands: demo, dev, status, search, spaces, materialize, backfill, validate, db."""
+"""The ingest commands: demo, dev, status, search, materialize, backfill, validate, env, db."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -14,6 +15,8 @@ from typing import Any
 from confluence_pipeline import localstack
 from confluence_pipeline.cli.common import (
     WORKSPACE,
+    check_registered,
+    ensure_pools,
     last_sync_runs,
     local_database,
     materialize_spaces,
@@ -37,9 +40,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"spaces registered as partitions: {', '.join(keys)}")
         outcome = materialize_spaces(keys, tags={"confluence_pipeline/trigger": "demo"}, log_level="WARNING")
         seconds = time.monotonic() - started
-        changed = sum(int(o["confluence_pages"].get("pages_written", 0)) for o in outcome.values())
+        changed = sum(int(o.get("confluence_pages", {}).get("pages_written", 0)) for o in outcome.values())
         requests = sum(
-            int(o[name].get("confluence_requests", 0))
+            int(o.get(name, {}).get("confluence_requests", 0))
             for o in outcome.values()
             for name in ("confluence_space", "confluence_pages")
         )
@@ -53,7 +56,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     finally:
         if server is not None:
             server.stop()
-    return 0
+    return 0 if all(o["success"] for o in outcome.values()) else 1
 
 
 def _play_report(configured: Any) -> None:
@@ -155,43 +158,47 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
-    """Open the Dagster UI on the same local stack (``dagster dev -w workspace.yaml``)."""
+    """Open the Dagster UI, with the daemon, on the same local stack (``dagster dev -w workspace.yaml``)."""
     server = prepare(sandbox=True, pages=args.pages, seed=args.seed)
+    home = resources().local_stack.settings().home
     try:
+        if server is not None:
+            # Commands run beside this one (backfill, materialize, env …) find the sandbox here.
+            localstack.write_sandbox_state(home, localstack.SandboxState.of(server))
         keys = register_spaces()
+        ensure_pools()
         print(f"partitions: {', '.join(keys)}")
         cmd = [tool("dagster"), "dev", "-w", WORKSPACE, "-h", args.host, "-p", str(args.port)]
         print("running:", " ".join(cmd))
-        # From the Dagster home, which holds the copy of the repo's dagster.yaml: started in the repo, `dagster dev`
-        # would warn that the dagster.yaml it sees there is not the one it uses.
+        print("sensors and the weekly schedule run in its daemon: see their ticks under Automation in the UI")
+        # From the Dagster home, whose dagster.yaml is the instance's: in the repo, dagster dev would warn that the
+        # repo's copy is not used (it is copied to the home, which is what counts).
         return subprocess.call(cmd, env=os.environ.copy(), cwd=os.environ["DAGSTER_HOME"])
     except KeyboardInterrupt:
         return 0
     finally:
         if server is not None:
+            localstack.clear_sandbox_state(home, os.getpid())
             server.stop()
 
 
-def cmd_spaces(args: argparse.Namespace) -> int:
-    """Discover spaces and register them as partitions."""
-    prepare()
-    keys = register_spaces()
-    print("\n".join(keys))
-    return 0
-
-
 def cmd_materialize(args: argparse.Namespace) -> int:
-    """Run the ingest assets for some spaces in this process, recorded in the Dagster instance."""
+    """Run the confluence_ingest job for some spaces in this process, recorded in the Dagster instance."""
     prepare()
-    keys = register_spaces() if args.all else args.space
-    if not keys:
+    if not args.all and not args.space:
         print("name spaces with --space KEY (repeatable) or use --all", file=sys.stderr)
         return 2
-    outcome = materialize_spaces(keys, tags={"confluence_pipeline/trigger": "cli"})
+    if args.all:
+        keys = register_spaces()
+    else:
+        check_registered(args.space)
+        keys = args.space
+    outcome = materialize_spaces(keys, tags={"confluence_pipeline/trigger": "cli"}, full=args.full)
     for key, per_asset in outcome.items():
         pages = per_asset.get("confluence_pages", {})
-        print(f"{key}: run {per_asset['run_id']}: {pages.get('pages_written', 0)} page(s) written")
-    return 0
+        state = "" if per_asset["success"] else " (failed)"
+        print(f"{key}: run {per_asset['run_id']}{state}: {pages.get('pages_written', 0)} page(s) written")
+    return 0 if all(o["success"] for o in outcome.values()) else 1
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
@@ -201,6 +208,9 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         print("name spaces with --spaces A,B or use --all", file=sys.stderr)
         return 2
     register_spaces()
+    if not args.all:
+        check_registered([key.strip() for key in args.spaces.split(",") if key.strip()])
+    ensure_pools()
     cmd = [tool("dagster"), "job", "backfill", "-w", WORKSPACE, "-j", "confluence_ingest", "--noprompt"]
     cmd += ["--all", "all"] if args.all else ["--partitions", args.spaces]
     print("running:", " ".join(cmd))
@@ -214,6 +224,46 @@ def cmd_validate(args: argparse.Namespace) -> int:
     """Run ``dagster definitions validate`` on the code location, against the configured instance."""
     prepare()
     return subprocess.call([tool("dagster"), "definitions", "validate", "-w", WORKSPACE], env=os.environ.copy())
+
+
+def _export(name: str, value: str) -> str:
+    return f"export {name}={shlex.quote(value)}"
+
+
+def _holds_password(url: str) -> bool:
+    from confluence_pipeline.lib.redact import redact_url
+
+    return redact_url(url) != url or "password=" in url
+
+
+def cmd_env(args: argparse.Namespace) -> int:
+    """Print the environment a plain Dagster command needs for this stack, as ``export`` lines (no secret)."""
+    configured = resources()
+    stack = configured.local_stack.settings()
+    sandbox = localstack.read_sandbox_state(stack.home)
+    base_url = configured.confluence.settings().base_url
+    if sandbox is not None and base_url and base_url != sandbox.base_url:
+        sandbox = None  # a Confluence of your own is configured
+    urls = local_database()
+    lines = [
+        '# the local stack\'s Dagster instance and databases; use: eval "$(confluence-pipeline env)"',
+        _export("DAGSTER_HOME", str(localstack.ensure_dagster_home(stack))),
+    ]
+    for name, url in (("DAGSTER_PG_URL", urls.dagster), ("DATABASE_URL", urls.app)):
+        # A URL with a password stays in the environment it came from.
+        lines.append(f"# {name} holds a password: not printed" if _holds_password(url) else _export(name, url))
+    if sandbox is not None:
+        lines.append(f"# the local Confluence sandbox of `make dev` (pid {sandbox.pid})")
+        env = sandbox.environment()
+        for name in ("CONFLUENCE_BASE_URL", "CONFLUENCE_DEPLOYMENT", "CONFLUENCE_EMAIL"):
+            lines.append(_export(name, env[name]))
+        lines.append(_export("CONFLUENCE_INCLUDE_PERSONAL_SPACES", "true"))
+        lines.append(
+            f"# its token is not printed: confluence-pipeline commands read it from "
+            f"{localstack.sandbox_state_path(stack.home)}, and the runs of `make dev` have it"
+        )
+    print("\n".join(lines))
+    return 0
 
 
 def cmd_db(args: argparse.Namespace) -> int:
@@ -263,12 +313,10 @@ def register(sub: Any) -> None:
     search.add_argument("--json", action="store_true")
     search.set_defaults(func=cmd_search)
 
-    spaces = sub.add_parser("spaces", help="discover spaces and register them as partitions")
-    spaces.set_defaults(func=cmd_spaces)
-
-    mat = sub.add_parser("materialize", help="run the ingest assets for spaces in this process")
-    mat.add_argument("--space", action="append", default=[])
-    mat.add_argument("--all", action="store_true")
+    mat = sub.add_parser("materialize", help="run the confluence_ingest job for spaces in this process")
+    mat.add_argument("--space", action="append", default=[], help="a registered space key (repeatable)")
+    mat.add_argument("--all", action="store_true", help="every space (new ones are registered first)")
+    mat.add_argument("--full", action="store_true", help="full re-sync: ignore the watermark, refetch every page")
     mat.set_defaults(func=cmd_materialize)
 
     backfill = sub.add_parser("backfill", help="record a Dagster backfill of the ingest job")
@@ -278,6 +326,9 @@ def register(sub: Any) -> None:
 
     validate = sub.add_parser("validate", help="dagster definitions validate for the code location")
     validate.set_defaults(func=cmd_validate)
+
+    env = sub.add_parser("env", help="print export lines for DAGSTER_HOME, DAGSTER_PG_URL, DATABASE_URL (no secret)")
+    env.set_defaults(func=cmd_env)
 
     db = sub.add_parser("db", help="the embedded PostgreSQL")
     db.add_argument("action", choices=["url", "migrate", "stop"])

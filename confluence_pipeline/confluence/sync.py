@@ -283,6 +283,7 @@ def sync_space(
     client: ConfluenceClient,
     space_key: str,
     *,
+    full: bool = False,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> SyncResult:
     """Bring the stored pages of ``space_key`` up to date with Confluence.
@@ -291,6 +292,8 @@ def sync_space(
         conn: a connection to the pipeline database (not in a transaction).
         client: the Confluence client.
         space_key: the space.
+        full: a full re-sync: list every page of the space whatever the watermark says, and fetch every page's body
+            again (rows whose content did not move are left alone, so nothing downstream is redone for them).
         now: the clock (for tests).
 
     Returns:
@@ -303,7 +306,7 @@ def sync_space(
     watermark = store.get_watermark(conn, space_key)
     result.watermark_before = watermark
     overlap = timedelta(minutes=client.settings.overlap_minutes)
-    result.cql = changed_pages_cql(space_key, watermark, zone, overlap)
+    result.cql = changed_pages_cql(space_key, None if full else watermark, zone, overlap)
     previously_failed = store.failed_page_ids(conn, space_key)
     newest: datetime | None = None
     handled: set[str] = set()
@@ -322,7 +325,9 @@ def sync_space(
                 if v.page_id in handled:
                     continue
                 known = stored.get(v.page_id)
-                if known is None or known[0] != v.version or known[1] != "current":
+                # A full re-sync refetches everything once; a pass repeated for concurrent edits only what moved.
+                refetch = full and result.passes == 1
+                if refetch or known is None or known[0] != v.version or known[1] != "current":
                     needed.append(v.page_id)
                 handled.add(v.page_id)
             if needed:
@@ -466,7 +471,8 @@ def detect_changes(conn: psycopg.Connection, client: ConfluenceClient, space_key
     unseen = sum(1 for v in changed if stored.get(v.page_id, (None, None))[1] != "current" and v.page_id not in failed)
     total = body.get("totalSize")
     total_size = int(total) if isinstance(total, int | str) and str(total).isdigit() else None
-    reconcile_needed = total_size is not None and total_size != known + unseen
+    # A space never synced has nothing to reconcile: its first sync lists every page anyway.
+    reconcile_needed = watermark is not None and total_size is not None and total_size != known + unseen
     if changed:
         # The newest edit names the change: a later edit to the same space gets a run key of its own.
         marker: str | None = max(v.when for v in changed).isoformat()

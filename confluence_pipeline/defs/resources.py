@@ -35,6 +35,7 @@ from dagster import ConfigurableResource, DefaultSensorStatus, EnvVar
 from pydantic import Field
 
 from confluence_pipeline.confluence.client import ConfluenceClient
+from confluence_pipeline.confluence.reconcile import ReconcileSettings
 from confluence_pipeline.confluence.settings import ConfluenceSettings
 from confluence_pipeline.embed.base import EmbeddingProvider
 from confluence_pipeline.embed.factory import EmbeddingSettings, build_provider
@@ -434,30 +435,144 @@ class PlaysResource(_SettingsResource):
         return settings
 
 
+class ReconcileResource(_SettingsResource):
+    """Deletion reconciliation: when each space is reconciled, and how much one run may delete."""
+
+    strategy: str = _setting(
+        "weekly",
+        "CONFLUENCE_RECONCILE",
+        "weekly (by the weekly schedule), every_sync (also at the end of each ingest run) or on_demand (CLI and UI "
+        "only), optionally per space: weekly,ENG=every_sync,HR=on_demand.",
+    )
+    max_delete_share: float = _setting(
+        0.2,
+        "CONFLUENCE_RECONCILE_MAX_DELETE_SHARE",
+        "Largest share of a space's stored pages one reconciliation may delete without force (never all of them).",
+    )
+    listing_timeout_s: float = _setting(
+        1800.0, "CONFLUENCE_RECONCILE_TIMEOUT_S", "A page-id listing still running after this long deletes nothing."
+    )
+
+    def settings(self) -> ReconcileSettings:
+        """The reconcile settings.
+
+        Raises:
+            ValueError: a strategy or share is invalid; the message names the variable.
+        """
+        values = self._values()
+        return ReconcileSettings.parse(
+            values["strategy"],
+            max_delete_share=values["max_delete_share"],
+            listing_timeout_s=values["listing_timeout_s"],
+        )
+
+
+@dataclass(frozen=True)
+class AutomationSettings:
+    """What runs by itself: the sensors and the weekly schedule, read when the code location loads.
+
+    Attributes:
+        enabled: the sensors and the schedule start running (``DefaultSensorStatus.RUNNING``); False leaves all of
+            them stopped until someone starts them in the UI.
+        change_interval_s: seconds between two ticks of the change sensor.
+        space_interval_s: seconds between two ticks of the space sensor.
+        tick_budget_s: the longest a sensor tick may poll Confluence; below Dagster's sensor timeout (60 s).
+        weekly_cron: cron of the weekly schedule (reconciliation, then the weekly follow-ups).
+        weekly_timezone: IANA zone the cron is read in.
+    """
+
+    enabled: bool = True
+    change_interval_s: int = 300
+    space_interval_s: int = 3600
+    tick_budget_s: float = 40.0
+    weekly_cron: str = "0 18 * * 5"
+    weekly_timezone: str = "Asia/Seoul"
+
+    def validate(self) -> None:
+        """Check the values before any definition uses them.
+
+        Raises:
+            ValueError: naming the variable to fix.
+        """
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        from dagster._utils.schedules import is_valid_cron_string
+
+        if not is_valid_cron_string(self.weekly_cron):
+            raise ValueError(
+                f"PIPELINE_WEEKLY_CRON={self.weekly_cron!r} is not a cron string; use five fields, e.g. '0 18 * * 5' "
+                "(Fridays at 18:00)"
+            )
+        try:
+            ZoneInfo(self.weekly_timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"PIPELINE_WEEKLY_TIMEZONE={self.weekly_timezone!r} is not an IANA time zone (e.g. Asia/Seoul)"
+            ) from None
+        if self.change_interval_s < 30 or self.space_interval_s < 30:
+            raise ValueError(
+                "PIPELINE_CHANGE_SENSOR_INTERVAL_S and PIPELINE_SPACE_SENSOR_INTERVAL_S must be at least 30 seconds"
+            )
+        if not 5 <= self.tick_budget_s <= 55:
+            raise ValueError(
+                f"PIPELINE_SENSOR_TICK_BUDGET_S={self.tick_budget_s:g} must lie between 5 and 55 seconds: Dagster "
+                "abandons a sensor tick after 60 s"
+            )
+
+
 class AutomationResource(_SettingsResource):
-    """Whether the sensors and schedules start running when the code location loads. Not part of the code location."""
+    """The sensors and the weekly schedule: whether they run by default, how often, and when."""
 
     enabled: bool = _setting(
         True,
-        "DAGSTER_AUTOMATION",
-        "on: sensors and schedules run by default once the daemon runs; off: they start stopped (turn them on in "
-        "the UI). A status set in the UI wins either way.",
+        "PIPELINE_AUTOMATION",
+        "The space sensor, the change sensor and the weekly schedule start running by default; false turns all "
+        "automation off (each can still be started in the UI).",
+    )
+    change_interval_s: int = _setting(
+        300, "PIPELINE_CHANGE_SENSOR_INTERVAL_S", "Seconds between ticks of the change sensor (one request a space)."
+    )
+    space_interval_s: int = _setting(
+        3600, "PIPELINE_SPACE_SENSOR_INTERVAL_S", "Seconds between ticks of the space sensor (lists the spaces)."
+    )
+    tick_budget_s: float = _setting(
+        40.0,
+        "PIPELINE_SENSOR_TICK_BUDGET_S",
+        "Longest a sensor tick polls Confluence (Dagster abandons a tick after 60 s); the rest waits for the next.",
+    )
+    weekly_cron: str = _setting(
+        "0 18 * * 5", "PIPELINE_WEEKLY_CRON", "Cron of the weekly schedule (deletion reconciliation, then follow-ups)."
+    )
+    weekly_timezone: str = _setting(
+        "Asia/Seoul", "PIPELINE_WEEKLY_TIMEZONE", "IANA time zone the weekly schedule's cron is read in."
     )
 
+    def settings(self) -> AutomationSettings:
+        """The automation settings.
 
-def automation_enabled(environ: Mapping[str, str] | None = None) -> bool:
-    """The ``DAGSTER_AUTOMATION`` setting, read when the code location loads (it sets the sensors' default status).
+        Raises:
+            ValueError: a value is invalid; the message names the variable.
+        """
+        settings = AutomationSettings(**self._values())
+        settings.validate()
+        return settings
+
+
+def automation_settings(environ: Mapping[str, str] | None = None) -> AutomationSettings:
+    """The automation settings bound from ``environ`` (default: this process's), for definitions built at load time.
+
+    A sensor's interval and default status, and a schedule's cron and zone, are part of the definition, so they are
+    read when the code location loads, from the same variables as :class:`AutomationResource` (none is a secret).
 
     Raises:
-        SettingError: the variable is not a boolean (on/off, true/false, 1/0, yes/no).
+        SettingError: a variable is malformed; ValueError: a value is out of range. Both name the variable.
     """
-    env = os.environ if environ is None else environ
-    return bool(_bind(AutomationResource, env).enabled)
+    return _bind(AutomationResource, os.environ if environ is None else environ).settings()
 
 
 def default_sensor_status(environ: Mapping[str, str] | None = None) -> DefaultSensorStatus:
-    """RUNNING, or STOPPED when ``DAGSTER_AUTOMATION`` is off: the default status of every sensor."""
-    return DefaultSensorStatus.RUNNING if automation_enabled(environ) else DefaultSensorStatus.STOPPED
+    """RUNNING, or STOPPED when ``PIPELINE_AUTOMATION`` is off: the default status of a sensor, read at load time."""
+    return DefaultSensorStatus.RUNNING if automation_settings(environ).enabled else DefaultSensorStatus.STOPPED
 
 
 class LocalStackResource(_SettingsResource):
@@ -498,6 +613,8 @@ RESOURCE_CLASSES: tuple[type[_SettingsResource], ...] = (
     SearchResource,
     MonitoringResource,
     PlaysResource,
+    ReconcileResource,
+    AutomationResource,
     LocalStackResource,
     AutomationResource,
 )
@@ -568,7 +685,8 @@ def build_resources(environ: Mapping[str, str] | None = None) -> dict[str, Confi
             environment of the process that runs (normally the same one).
 
     Returns:
-        ``postgres``, ``confluence``, ``embeddings``, ``pipeline``, ``search``, ``monitoring`` and ``plays``.
+        ``postgres``, ``confluence``, ``embeddings``, ``pipeline``, ``search``, ``monitoring``, ``plays``,
+        ``reconcile`` and ``automation``.
 
     Raises:
         SettingError: a variable holds a value its field cannot take; the message names it.
@@ -582,6 +700,8 @@ def build_resources(environ: Mapping[str, str] | None = None) -> dict[str, Confi
         "search": _bind(SearchResource, env),
         "monitoring": _bind(MonitoringResource, env),
         "plays": _bind(PlaysResource, env),
+        "reconcile": _bind(ReconcileResource, env),
+        "automation": _bind(AutomationResource, env),
     }
 
 
@@ -596,6 +716,8 @@ class ConfiguredResources:
     search: SearchResource
     monitoring: MonitoringResource
     plays: PlaysResource
+    reconcile: ReconcileResource
+    automation: AutomationResource
     local_stack: LocalStackResource
 
 

@@ -274,3 +274,48 @@ def set_site_info(conn: psycopg.Connection, key: str, value: str) -> None:
            WHERE site_info.value <> EXCLUDED.value""",
         (key, value),
     )
+
+
+REMOVED = "removed"
+"""Space status of a space taken out of the pipeline (``confluence-pipeline spaces remove``)."""
+
+
+def mark_space_removed(conn: psycopg.Connection, space_key: str) -> None:
+    """Record that a space was taken out of the pipeline, so that discovery does not add it back.
+
+    Its pages stay (and stay searchable) until they are purged. A space that was never synced gets a placeholder row;
+    adding the space again and syncing it overwrites the row with Confluence's metadata.
+    """
+    conn.execute(
+        """INSERT INTO spaces (space_key, name, space_type, status) VALUES (%s, %s, 'global', %s)
+           ON CONFLICT (space_key) DO UPDATE SET status = EXCLUDED.status, updated_at = now()
+           WHERE spaces.status <> EXCLUDED.status""",
+        (space_key, space_key, REMOVED),
+    )
+
+
+def removed_space_keys(conn: psycopg.Connection) -> set[str]:
+    """Keys of the spaces taken out of the pipeline."""
+    return {row[0] for row in conn.execute("SELECT space_key FROM spaces WHERE status = %s", (REMOVED,))}
+
+
+def purge_space(conn: psycopg.Connection, space_key: str) -> int:
+    """Delete a space's pages, Markdown, chunks and failures, in the caller's transaction; returns pages deleted.
+
+    The space's row stays, marked removed and without a watermark, so that discovery does not add the space back and
+    a later ``spaces add`` syncs it in full. Embeddings are keyed by text hash and shared across pages; they stay.
+    """
+    conn.execute(
+        """DELETE FROM chunks WHERE source = 'confluence'
+           AND document_id IN (SELECT page_id FROM pages WHERE space_key = %s)""",
+        (space_key,),
+    )
+    deleted = conn.execute("DELETE FROM pages WHERE space_key = %s", (space_key,)).rowcount
+    conn.execute("DELETE FROM sync_failures WHERE space_key = %s", (space_key,))
+    mark_space_removed(conn, space_key)
+    conn.execute(
+        """UPDATE spaces SET watermark = NULL, last_sync_at = NULL, last_reconcile_at = NULL, updated_at = now()
+           WHERE space_key = %s""",
+        (space_key,),
+    )
+    return deleted

@@ -1,19 +1,13 @@
-"""CLI fixtures: the command line's environment on the test server, with a Dagster instance of its own."""
+"""Fixtures for the CLI tests: a Dagster instance and the pipeline's database on the test server."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-
-def free_port() -> int:
-    """A free TCP port on the loopback interface."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from confluence_pipeline_tests.cli.helpers import free_port
 
 
 @pytest.fixture
@@ -24,8 +18,30 @@ def cli_env(temporary_database, db_url: str, tmp_path: Path, monkeypatch: pytest
         # dagster-postgres needs psycopg2 (DESIGN.md): psycopg 3 breaks its NOTIFY statement.
         monkeypatch.setenv("DAGSTER_PG_URL", dagster_url.replace("postgresql://", "postgresql+psycopg2://", 1))
         monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+        monkeypatch.setenv("CONFLUENCE_PIPELINE_HOME", str(tmp_path / "local"))
         monkeypatch.setenv("SANDBOX_PORT", str(free_port()))
         monkeypatch.setenv("PIPELINE_WORKERS", "1")
-        for name in ("CONFLUENCE_BASE_URL", "CONFLUENCE_EMAIL", "CONFLUENCE_API_TOKEN", "CONFLUENCE_DEPLOYMENT"):
-            monkeypatch.delenv(name, raising=False)
+        for name in (
+            "CONFLUENCE_BASE_URL",
+            "CONFLUENCE_EMAIL",
+            "CONFLUENCE_API_TOKEN",
+            "CONFLUENCE_DEPLOYMENT",
+            "CONFLUENCE_PAT",
+            "CONFLUENCE_INCLUDE_PERSONAL_SPACES",
+        ):
+            # Set first, so that teardown also removes what the CLI itself exports (it points itself at sandboxes).
+            monkeypatch.setenv(name, "")
+            monkeypatch.delenv(name)
         yield
+
+
+@pytest.fixture
+def use_sandbox(monkeypatch: pytest.MonkeyPatch):
+    """Point the CLI at a sandbox, restoring the environment afterwards."""
+    from confluence_pipeline.localstack import SandboxState
+
+    def point(server, **extra: str) -> None:
+        for name, value in {**SandboxState.of(server).environment(), **extra}.items():
+            monkeypatch.setenv(name, value)
+
+    return point

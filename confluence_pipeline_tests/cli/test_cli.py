@@ -1,4 +1,5 @@
-"""The CLI end to end on the test server: demo twice (with its Play DB summary), status agrees, backfill recorded."""
+"""The CLI end to end on the test server: demo twice (runs of the real job, checks included, and the Play DB
+summary), status agrees."""
 
 from __future__ import annotations
 
@@ -11,8 +12,6 @@ import psycopg
 import pytest
 
 from confluence_pipeline.cli import main
-
-from .conftest import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,6 +53,20 @@ def _field(output: str, name: str) -> int:
     return int(match.group(1))
 
 
+def _assert_runs_of_the_ingest_job_with_checks(spaces: int) -> None:
+    """The demo's runs are recorded as confluence_ingest runs, each with its four asset checks evaluated."""
+    from dagster import DagsterEventType, DagsterInstance
+
+    instance = DagsterInstance.get()
+    runs = instance.get_runs()
+    assert spaces > 0 and len(runs) == spaces
+    assert {run.job_name for run in runs} == {"confluence_ingest"}
+    for run in runs:
+        checks = instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)
+        evaluations = [record.dagster_event.event_specific_data for record in checks]
+        assert len(evaluations) == 4 and all(e.passed for e in evaluations), run.tags.get("dagster/partition")
+
+
 def test_demo_status_and_second_demo(
     cli_env: None, db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch
 ) -> None:
@@ -64,6 +77,7 @@ def test_demo_status_and_second_demo(
     assert _field(first, "changed pages") == int(pages.group(1))
     assert _field(first, "embedded chunks") == _field(first, "chunks") > 0
     assert "sample search" in first and "no results" not in first
+    _assert_runs_of_the_ingest_job_with_checks(spaces=len(re.findall(r"run \S+ succeeded", first)))
     statuses, changed_rows = _play_summary(first)
 
     for name in ("CONFLUENCE_BASE_URL", "CONFLUENCE_EMAIL", "CONFLUENCE_API_TOKEN", "CONFLUENCE_DEPLOYMENT"):
@@ -112,19 +126,3 @@ def test_dev_runs_dagster_from_the_dagster_home(cli_env: None, monkeypatch: pyte
     home = Path(os.environ["DAGSTER_HOME"])
     assert Path(cwd) == home and (home / "dagster.yaml").read_bytes() == (REPO_ROOT / "dagster.yaml").read_bytes()
     assert cmd[1:4] == ["dev", "-w", str(REPO_ROOT / "workspace.yaml")] and cmd[-2:] == ["-p", "3999"]
-
-
-def test_backfill_is_recorded_in_the_instance(cli_env: None, capsys: pytest.CaptureFixture[str], monkeypatch) -> None:
-    from dagster import DagsterInstance
-
-    from confluence_pipeline import localstack
-
-    server = localstack.start_sandbox(pages=40, seed=3, port=free_port())
-    try:
-        assert main(["backfill", "--spaces", "ENG,HR"]) == 0
-        instance = DagsterInstance.get()
-        backfills = instance.get_backfills()
-        assert len(backfills) == 1
-        assert sorted(backfills[0].partition_names or []) == ["ENG", "HR"]
-    finally:
-        server.stop()

@@ -157,7 +157,17 @@ def test_the_ui_shows_exactly_what_the_run_uses() -> None:
     snapshot = RepositorySnap.from_def(Definitions(resources=build_resources(ENVIRON)).get_repository_def())
     resolved = configured_resources(ENVIRON)
     shown = {snap.name: snap for snap in snapshot.resources}
-    assert set(shown) == {"postgres", "confluence", "embeddings", "pipeline", "search", "monitoring", "plays"}
+    assert set(shown) == {
+        "postgres",
+        "confluence",
+        "embeddings",
+        "pipeline",
+        "search",
+        "monitoring",
+        "plays",
+        "reconcile",
+        "automation",
+    }
     for name, snap in shown.items():
         resource = getattr(resolved, name)
         assert set(snap.configured_values) == set(type(resource).model_fields), name

@@ -6,7 +6,8 @@ assets through Postgres tables, never through pickled outputs.
 
 import time
 
-from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, Config, Failure, MaterializeResult, MetadataValue, asset
+from pydantic import Field
 
 from confluence_pipeline.confluence.errors import ConfluenceAuthError, ConfluenceConfigError, ConfluenceNotFound
 from confluence_pipeline.confluence.sync import fetch_space, sync_space
@@ -24,6 +25,20 @@ from confluence_pipeline.store import pages as page_store
 from confluence_pipeline.store.documents import ModelMismatch
 
 GROUP = "ingest"
+HEAVY_DB_POOL = "heavy_db_writes"
+"""Concurrency pool of the steps that write the most to PostgreSQL (chunks with full text, vectors, HNSW builds)."""
+
+
+class PagesConfig(Config):
+    """Run config of ``confluence_pages``."""
+
+    full: bool = Field(
+        default=False,
+        description=(
+            "Full re-sync: list every page of the space whatever its watermark says and fetch every body again. "
+            "Rows whose content did not move are left alone."
+        ),
+    )
 
 
 def _fail_on_config(exc: Exception) -> Failure:
@@ -86,13 +101,15 @@ def confluence_space(
     description="Pages changed since the space's watermark (CQL lastmodified), stored with their storage bodies.",
 )
 def confluence_pages(
-    context: AssetExecutionContext, confluence: ConfluenceResource, postgres: PostgresResource
+    context: AssetExecutionContext, config: PagesConfig, confluence: ConfluenceResource, postgres: PostgresResource
 ) -> MaterializeResult:
-    """Incrementally sync the partition's pages."""
+    """Incrementally sync the partition's pages (in full with run config ``full: true``)."""
     client = confluence.client()
+    if config.full:
+        context.log.info("space %s: full re-sync, ignoring the watermark", context.partition_key)
     with postgres.connect() as conn:
         try:
-            result = sync_space(conn, client, context.partition_key)
+            result = sync_space(conn, client, context.partition_key, full=config.full)
         except (ConfluenceAuthError, ConfluenceConfigError) as exc:
             raise _fail_on_config(exc) from None
     if result.failed:
@@ -112,6 +129,7 @@ def confluence_pages(
     )
     metadata = {**result.metadata(), **{f"confluence_{k}": v for k, v in client.stats.as_dict().items()}}
     metadata["cql"] = MetadataValue.text(result.cql)
+    metadata["full_resync"] = config.full
     return MaterializeResult(metadata=metadata)
 
 
@@ -140,6 +158,7 @@ def page_markdown(
     partitions_def=space_partitions,
     group_name=GROUP,
     deps=[page_markdown],
+    pool=HEAVY_DB_POOL,
     kinds={"python", "postgres"},
     description="Heading-aware, token-bounded chunks of each page's Markdown (pending until embedded).",
 )
@@ -157,6 +176,7 @@ def page_chunks(
     partitions_def=space_partitions,
     group_name=GROUP,
     deps=[page_chunks],
+    pool=HEAVY_DB_POOL,
     # Kinds are fixed when the code location loads, while the provider is chosen per run (OpenAI, a compatible server
     # or the local embedder): the badge names only what is always true, the metadata names the provider that ran.
     kinds={"pgvector"},

@@ -1,6 +1,6 @@
 """Play tracking sensors: the outbox drain, and the QTD aggregation after each weekly tick's reconciliation runs.
 
-Both start running by default (``DAGSTER_AUTOMATION=off`` starts them stopped).
+Both start running by default (``PIPELINE_AUTOMATION=off`` starts them stopped).
 
 ``play_outbox_sensor`` drains the event outbox inside its tick (no run: a drain is a few page writes, and a run per
 half minute would bury the runs people look at). The tick's message says what it applied, what failed and what

@@ -75,17 +75,17 @@ def test_the_outbox_sensor_drains_in_its_tick_and_waits_out_an_outage(
 
 def test_automation_off_starts_the_sensors_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
     assert default_sensor_status({}) == DefaultSensorStatus.RUNNING
-    assert default_sensor_status({"DAGSTER_AUTOMATION": "off"}) == DefaultSensorStatus.STOPPED
-    with pytest.raises(SettingError, match="DAGSTER_AUTOMATION='sometimes' is not a boolean"):
-        default_sensor_status({"DAGSTER_AUTOMATION": "sometimes"})
+    assert default_sensor_status({"PIPELINE_AUTOMATION": "off"}) == DefaultSensorStatus.STOPPED
+    with pytest.raises(SettingError, match="PIPELINE_AUTOMATION='sometimes' is not a boolean"):
+        default_sensor_status({"PIPELINE_AUTOMATION": "sometimes"})
     assert sensors.play_outbox_sensor.default_status == DefaultSensorStatus.RUNNING
     try:
-        monkeypatch.setenv("DAGSTER_AUTOMATION", "off")
+        monkeypatch.setenv("PIPELINE_AUTOMATION", "off")
         reloaded = importlib.reload(sensors)
         assert reloaded.play_outbox_sensor.default_status == DefaultSensorStatus.STOPPED
         assert reloaded.play_aggregation_after_weekly_sensor.default_status == DefaultSensorStatus.STOPPED
     finally:
-        monkeypatch.delenv("DAGSTER_AUTOMATION")
+        monkeypatch.delenv("PIPELINE_AUTOMATION")
         importlib.reload(sensors)
 
 
