@@ -20,6 +20,7 @@ from dagster import (
 from confluence_pipeline.defs.ingest.assets import ingest_assets
 from confluence_pipeline.defs.ingest.jobs import ingest_job
 from confluence_pipeline.defs.ingest.partitions import space_partitions
+from confluence_pipeline.defs.maintenance.assets import maintenance_assets
 from confluence_pipeline.defs.plays import sensors
 from confluence_pipeline.defs.plays.assets import play_assets
 from confluence_pipeline.defs.plays.jobs import play_aggregation_job
@@ -106,7 +107,9 @@ def test_the_weekly_tick_runs_its_reconciliation_then_the_aggregation(
     instance = DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(space_partitions.name, [sandbox_plays.PLAY_SPACE_KEY])
     defs = Definitions(
-        assets=[*ingest_assets, *play_assets], jobs=[ingest_job, play_aggregation_job], resources=build_resources()
+        assets=[*ingest_assets, *maintenance_assets, *play_assets],
+        jobs=[ingest_job, play_aggregation_job],
+        resources=build_resources(),
     )
     first = _after_weekly(instance)
     assert first.skip_reason and "no weekly tick" in first.skip_reason.skip_message
