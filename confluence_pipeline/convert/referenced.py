@@ -52,6 +52,7 @@ from confluence_pipeline.convert.resolve import (
     HOME,
     LABEL,
     TREE,
+    TREE_MODIFIED,
     Dependency,
     PageRef,
     StoredAttachment,
@@ -320,8 +321,9 @@ class ReferenceRendering(ElementRendering):
         resolver = self.context.resolver
         if resolver is None:
             return ""
-        self._depend(Dependency(TREE, root_id))
-        order = _tree_order(_text(params.get("sort")).lower(), _flag(params.get("reverse")))
+        sort = _text(params.get("sort")).lower()
+        self._depend(Dependency(TREE_MODIFIED if sort == "modified" else TREE, root_id))
+        order = _tree_order(sort, _flag(params.get("reverse")))
         left = [self.context.limits.max_listed_pages]
 
         def level(parent_id: str, remaining: int, limit: int | None) -> list[str]:

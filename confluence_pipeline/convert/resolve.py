@@ -22,6 +22,7 @@ from typing import Protocol, runtime_checkable
 PAGE = "page"  # target "SPACE:Title": the current page with that title in that space
 PAGE_ID = "page-id"  # target "123": the page with that id
 TREE = "tree"  # target "123": the descendants of page 123 (ids, titles, parents, positions)
+TREE_MODIFIED = "tree-modified"  # the same, and their modification times (a tree sorted by them)
 LABEL = "label"  # target "name": the current pages with that label
 ATTACHMENTS = "attachments"  # target "123": page 123's attachments
 HOME = "home"  # target "SPACE": the space's home page
@@ -48,7 +49,8 @@ class Dependency:
     """One thing a conversion read from outside the page body.
 
     Attributes:
-        kind: one of :data:`PAGE`, :data:`PAGE_ID`, :data:`TREE`, :data:`LABEL`, :data:`ATTACHMENTS`, :data:`HOME`.
+        kind: one of :data:`PAGE`, :data:`PAGE_ID`, :data:`TREE`, :data:`TREE_MODIFIED`, :data:`LABEL`,
+            :data:`ATTACHMENTS`, :data:`HOME`.
         target: what was looked up, in the kind's own form (see the constants).
     """
 

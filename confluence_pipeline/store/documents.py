@@ -19,6 +19,7 @@ from psycopg.types.json import Jsonb
 from confluence_pipeline.convert.chunking import Chunk
 from confluence_pipeline.store.fts import fts_document
 from confluence_pipeline.store.hnsw import HnswSettings, hnsw_index_sql
+from confluence_pipeline.store.references import STALE_DEPENDENCIES
 
 SOURCE = "confluence"
 _PENDING = "AND NOT c.is_live"
@@ -62,15 +63,17 @@ def iter_pages_needing_markdown(
 ) -> Iterator[list[PendingPage]]:
     """Yield batches of current pages of a space whose Markdown is missing or stale.
 
-    Uses keyset pagination on page id with a fresh query per batch, so the caller may commit between batches.
+    Stale: the page's content moved, or something its Markdown shows from other pages did (an included page, its
+    children, ...; see :mod:`confluence_pipeline.store.references`). Uses keyset pagination on page id with a fresh
+    query per batch, so the caller may commit between batches.
     """
     after = ""
     while True:
         rows = conn.execute(
-            """SELECT p.page_id, p.space_key, p.title, p.body_storage, p.content_hash, p.mentions, p.attachments
+            f"""SELECT p.page_id, p.space_key, p.title, p.body_storage, p.content_hash, p.mentions, p.attachments
                FROM pages p LEFT JOIN page_markdown m ON m.page_id = p.page_id
                WHERE p.space_key = %s AND p.status = 'current' AND p.page_id > %s
-                 AND (m.page_id IS NULL OR m.source_hash <> p.content_hash)
+                 AND (m.page_id IS NULL OR m.source_hash <> p.content_hash OR {STALE_DEPENDENCIES})
                ORDER BY p.page_id LIMIT %s""",
             (space_key, after, batch_size),
         ).fetchall()
