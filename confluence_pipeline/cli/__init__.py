@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from confluence_pipeline.cli import ingest
+from confluence_pipeline.cli.common import store_references
 from confluence_pipeline.convert import cli as convert_cli
 
 
@@ -17,7 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO")
     sub = parser.add_subparsers(dest="command", required=True)
     ingest.register(sub)
-    convert_cli.register(sub)
+    convert_cli.register(sub, store_references)
     return parser
 
 

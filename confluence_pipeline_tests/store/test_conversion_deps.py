@@ -7,6 +7,7 @@ local embeddings, and search.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -181,3 +182,23 @@ def test_children_follow_moves_and_renames_of_the_child_pages(wiki: Wiki) -> Non
         "- [Team Beta](https://wiki.example.com/display/ENG/Team+Beta)\n"
         "- [Unrelated](https://wiki.example.com/display/ENG/Unrelated)\n"
     )
+
+
+def test_convert_command_renders_links_alone_and_resolves_from_the_store(
+    wiki: Wiki, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from confluence_pipeline.cli import main
+
+    body = tmp_path / "page.xhtml"
+    body.write_text("<p>Intro.</p>" + include(by_title("On-call procedure")), encoding="utf-8")
+    argv = ["convert", str(body), "--space", "ENG", "--base-url", "https://wiki.example.com"]
+    assert main(argv) == 0
+    assert capsys.readouterr().out == (
+        "Intro.\n\n[On-call procedure](https://wiki.example.com/display/ENG/On-call+procedure)\n"
+    )
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("CONVERT_INCLUDE_MAX_CHARS", "30")
+    assert main([*argv, "--from-store"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Intro.\n\n*Included from [On-call procedure]")
+    assert "## Escalation" in out and "zebrafish" not in out  # cut by the configured bound
