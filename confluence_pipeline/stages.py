@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import psycopg
 
 from confluence_pipeline.convert.chunking import Chunk, chunk_markdown
+from confluence_pipeline.convert.reader import reader_text
 from confluence_pipeline.convert.resolve import Dependency, ResolveLimits, needs_resolver
 from confluence_pipeline.convert.storage import ConvertContext, convert_storage
 from confluence_pipeline.embed.base import EmbeddingProvider
@@ -277,7 +278,8 @@ def embed_space(
             )
             for batch in batches:
                 hashes = [h for h, _ in batch]
-                vectors = provider.embed([text for _, text in batch])
+                # What a reader reads: link text without destinations (the key, content_hash, is its hash).
+                vectors = provider.embed([reader_text(text) for _, text in batch])
                 with conn.transaction():
                     result.written += docs.save_embeddings(conn, provider.model, hashes, vectors)
                 result.processed += len(batch)

@@ -61,3 +61,10 @@ LANGUAGE sql STABLE AS $$
         WHEN 'home' THEN (SELECT s.homepage_id FROM spaces s WHERE s.space_key = dep_target)
     END, 'missing')
 $$;
+
+-- What chunks are embedded and indexed as (confluence_pipeline.convert.reader.READER_TEXT_VERSION): 1, the chunk
+-- text as stored, for every chunk cut before this migration; 2, the text without link and image destinations. The
+-- chunk stage cuts older sets again; each page's old chunks (and their vectors) stay live until its new set has
+-- every vector, as during a model switch.
+ALTER TABLE chunks ADD COLUMN input_version smallint NOT NULL DEFAULT 1;
+ALTER TABLE chunks ALTER COLUMN input_version SET DEFAULT 2;
