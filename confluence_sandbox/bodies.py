@@ -226,6 +226,47 @@ class StorageWriter:
             "</ac:structured-macro>"
         )
 
+    def page_ref(self, page_id: int, title: str, space_key: str) -> str:
+        """Return a page reference for a macro parameter: by content id on Cloud, by title and space on DC."""
+        if self.flavor == "cloud":
+            return f'<ac:link><ri:page ri:content-id="{page_id}" /></ac:link>'
+        return f'<ac:link><ri:page ri:space-key="{_a(space_key)}" ri:content-title="{_a(title)}" /></ac:link>'
+
+    def referencing(self, name: str, ref: str, **params: str) -> None:
+        """Append an include or excerpt-include macro of the page ``ref`` names (see :meth:`page_ref`)."""
+        extra = "".join(f'<ac:parameter ac:name="{k}">{_t(v)}</ac:parameter>' for k, v in params.items())
+        self.parts.append(
+            f'<ac:structured-macro {self._macro_attrs(name)}>{extra}<ac:parameter ac:name="">{ref}</ac:parameter>'
+            "</ac:structured-macro>"
+        )
+
+    def pagetree(self, start_depth: int) -> None:
+        """Append a page-tree macro rooted at the space home."""
+        self.parts.append(
+            f'<ac:structured-macro {self._macro_attrs("pagetree")}><ac:parameter ac:name="root">'
+            '<ac:link><ri:page ri:content-title="@home" /></ac:link></ac:parameter>'
+            f'<ac:parameter ac:name="startDepth">{start_depth}</ac:parameter></ac:structured-macro>'
+        )
+
+    def gallery(self, listed: Sequence[str] = (), title: str | None = None) -> None:
+        """Append a gallery of the page's images (only the ``listed`` ones when given)."""
+        params = f'<ac:parameter ac:name="title">{_t(title)}</ac:parameter>' if title else ""
+        if listed:
+            params += f'<ac:parameter ac:name="include">{_t(",".join(listed))}</ac:parameter>'
+        self.parts.append(f"<ac:structured-macro {self._macro_attrs('gallery')}>{params}</ac:structured-macro>")
+
+    def details(self, bodies: Sequence[str]) -> None:
+        """Append a Page Properties (details) macro with one rich-text body per item."""
+        rich = "".join(f"<ac:rich-text-body>{body}</ac:rich-text-body>" for body in bodies)
+        self.parts.append(f"<ac:structured-macro {self._macro_attrs('details')}>{rich}</ac:structured-macro>")
+
+    def empty_code(self, title: str) -> None:
+        """Append a titled code macro with no body (what a reader sees: an empty titled block)."""
+        self.parts.append(
+            f'<ac:structured-macro {self._macro_attrs("code")}><ac:parameter ac:name="title">{_t(title)}'
+            "</ac:parameter></ac:structured-macro>"
+        )
+
     def anchor(self, name: str) -> str:
         """Return an anchor macro."""
         return (
@@ -924,7 +965,29 @@ def render_topic_body(c: BodyContext) -> str:
     SHAPES[c.topic.shape](w, c)
     _related(w, c)
     _changelog(w, c)
+    _extras(w, c)
     return w.result()
+
+
+def _extras(w: StorageWriter, c: BodyContext) -> None:
+    """Page Properties with several bodies, empty titled code blocks and galleries, on some pages.
+
+    Appended last with their own RNG, so the rest of every body is what it was before they existed.
+    """
+    rng = Random(f"{c.page_id}:extras")
+    images = [a.filename for a in c.attachments if a.media_type.startswith("image/")]
+    if rng.random() < 0.2:
+        w.details(
+            [
+                f"<table><tbody><tr><th>{_t('담당 팀' if c.ko else 'Team')}</th><td>"
+                f"{_t(c.subject.team_ko if c.ko else c.subject.team)}</td></tr></tbody></table>",
+                f"<p>{_t('검토 주기: 분기' if c.ko else 'Review cycle: quarterly')}</p>",
+            ]
+        )
+    if rng.random() < 0.1:
+        w.empty_code("output.log")
+    if images and rng.random() < 0.25:
+        w.gallery(images[:1] if rng.random() < 0.5 else (), title="스크린샷" if c.ko else "Screenshots")
 
 
 def render_index_body(
@@ -937,8 +1000,14 @@ def render_index_body(
     owner: MentionUser,
     version: int,
     page_id: int,
+    space_key: str = "",
+    home: bool = False,
+    featured: tuple[int, str] | None = None,
 ) -> str:
     """Render the body of a space home, section or folder page (an overview and a children macro).
+
+    A space home also shows a page tree and includes ``featured`` (its first section); a section shows the excerpt
+    of ``featured`` (its first child).
 
     Args:
         rng: The page's RNG.
@@ -949,6 +1018,9 @@ def render_index_body(
         owner: The page's owner, mentioned in the body.
         version: The page's version (later versions add a change log).
         page_id: The page's id.
+        space_key: The page's space.
+        home: Whether the page is the space's home page.
+        featured: (id, title) of a child page to include (home) or to show the excerpt of (section).
 
     Returns:
         Storage-format XHTML.
@@ -974,6 +1046,15 @@ def render_index_body(
             "&nbsp;",
             w.text(f"({title})"),
         )
+    # Macros showing other pages, appended last (and deterministic without the page's RNG) so nothing above moves.
+    if home:
+        w.pagetree(2)
+    if featured is not None:
+        ref = w.page_ref(featured[0], featured[1], space_key)
+        if home:
+            w.referencing("include", ref)
+        else:
+            w.referencing("excerpt-include", ref, nopanel="true" if page_id % 2 else "false")
     return w.result()
 
 

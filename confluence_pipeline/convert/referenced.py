@@ -292,7 +292,10 @@ class ReferenceRendering(ElementRendering):
     def _pagetree(self, params: Mapping[str, etree._Element], tags: frozenset[str]) -> str:
         resolver = self.context.resolver
         root_param = params.get("root")
-        special = _text(root_param).lower() if root_param is not None and root_param.find(RI_PAGE) is None else ""
+        # "@home", "@self", "@parent" come as text or as the title of an ri:page (the editor writes the latter).
+        root_page = root_param.find(".//" + RI_PAGE) if root_param is not None else None
+        special = root_page.get(RI_CONTENT_TITLE) or "" if root_page is not None else _text(root_param)
+        special = special.strip().lower()
         ref = self._page_ref(root_param) if not special.startswith("@") else None
         if ref is not None:
             root = self._lookup(ref)

@@ -298,6 +298,10 @@ TREE_CASES: dict[str, tuple[str, str]] = {
         macro("pagetree"),
         f"- [Home]({WIKI}/ENG/Home)\n- [Glossary]({WIKI}/ENG/Glossary)\n",
     ),
+    "pagetree root @home written as an ri:page title (as the editor saves it)": (
+        macro("pagetree", param("root", by_title("@home"))),
+        f"- [Home]({WIKI}/ENG/Home)\n- [Glossary]({WIKI}/ENG/Glossary)\n",
+    ),
     "pagetree root @self, startDepth 2, sort title": (
         macro("pagetree", param("root", "@self"), param("startDepth", "2"), param("sort", "title")),
         f"- {ALPHA}\n  - {ALPHA_CHILD}\n- {BETA}\n",
