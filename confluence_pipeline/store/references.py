@@ -211,3 +211,18 @@ def dependants(conn: psycopg.Connection, page_id: str) -> list[str]:
         (page_id, f"{page_id}:%"),
     ).fetchall()
     return [row[0] for row in rows]
+
+
+def stale_dependant_spaces(conn: psycopg.Connection) -> dict[str, str]:
+    """Spaces holding pages whose Markdown shows something that changed since, each with a marker of that state.
+
+    A page of one space may show a page of another (an ``include`` across spaces): that space's own run converts it
+    again, so the change sensor asks for one. The marker changes with every new change, so it can go in a run key.
+    """
+    rows = conn.execute(
+        f"""SELECT p.space_key, md5(string_agg(p.page_id || ':' || m.deps_hash, ',' ORDER BY p.page_id))
+            FROM pages p JOIN page_markdown m ON m.page_id = p.page_id
+            WHERE p.status = 'current' AND m.source_hash = p.content_hash AND {STALE_DEPENDENCIES}
+            GROUP BY p.space_key"""
+    ).fetchall()
+    return {row[0]: row[1][:16] for row in rows}

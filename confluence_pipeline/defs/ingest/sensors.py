@@ -7,6 +7,7 @@ from confluence_pipeline.confluence.sync import detect_changes
 from confluence_pipeline.defs.ingest.jobs import ingest_job
 from confluence_pipeline.defs.ingest.partitions import discover_new_spaces, space_partitions
 from confluence_pipeline.defs.resources import ConfluenceResource, PostgresResource
+from confluence_pipeline.store.references import stale_dependant_spaces
 
 
 @sensor(
@@ -57,6 +58,12 @@ def confluence_change_sensor(
                     check.total_size,
                     check.known_current,
                 )
+        # Pages that show pages of another space (include, excerpt-include) are refreshed by their own space's run.
+        requested = {r.partition_key for r in requests}
+        known = set(context.instance.get_dynamic_partitions(space_partitions.name))
+        for key, marker in stale_dependant_spaces(conn).items():
+            if key not in requested and key in known:
+                requests.append(RunRequest(partition_key=key, run_key=f"{key}:deps-{marker}"))
     for error in errors:
         context.log.warning("change check failed for %s", error)
     if not requests:
