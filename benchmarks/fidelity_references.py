@@ -107,9 +107,7 @@ def _link_titles(markdown: str) -> Counter[str]:
     return Counter(" ".join(m.group(1).replace("\\", "").split()) for m in LINK.finditer(markdown))
 
 
-def _measure_page(
-    counts: ElementCounts, index: PageIndex, page: StoredPage, markdown: str, ctx: ConvertContext
-) -> None:
+def _measure_page(counts: ElementCounts, index: PageIndex, page: StoredPage, markdown: str) -> None:
     root = parse_storage(page.body_storage or "").root
     images = [unquote(m.group(2)) for m in IMAGE.finditer(markdown)]
     links = _link_titles(markdown)

@@ -8,7 +8,6 @@ macro this module does not know renders its bodies, which is what readers see.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 
 from lxml import etree
 
@@ -27,7 +26,7 @@ from confluence_pipeline.convert.names import (
     RI_FILENAME,
     RI_USER,
 )
-from confluence_pipeline.convert.referenced import REFERENCE_MACROS, ReferenceRendering
+from confluence_pipeline.convert.referenced import REFERENCE_MACROS, ReferenceRendering, first_param, param_text
 from confluence_pipeline.convert.text import CELL, INLINE, as_block, escape_brackets, escape_text, join_rendered
 
 _BLOCK_START = re.compile(r"(?:[-*+] |\d{1,9}[.)] |#{1,6} |\||`{3}|~{3}|>|!\[)")
@@ -125,15 +124,15 @@ class MacroRendering(ReferenceRendering):
             code = "".join(plain.itertext()) if plain is not None else ""
             if not code and rich is not None:
                 code = "".join(rich.itertext())
-            language = "" if name == "noformat" else normalize_language(_param_text(params.get("language")))
+            language = "" if name == "noformat" else normalize_language(param_text(params.get("language")))
             # A titled code block with no code still shows its title bar (and an empty block) to readers.
-            return self._code_block(code, language, tags, _param_text(params.get("title")), keep_empty=True)
+            return self._code_block(code, language, tags, param_text(params.get("title")), keep_empty=True)
         if name in _PANEL_LABELS:
             body = self._render_children(rich, tags, depth + 1) if rich is not None else ""
-            return self._panel(_PANEL_LABELS[name], _param_text(params.get("title")), body, tags)
+            return self._panel(_PANEL_LABELS[name], param_text(params.get("title")), body, tags)
         if name in ("expand", "ui-expand"):
             body = self._render_children(rich, tags, depth + 1) if rich is not None else ""
-            title = _param_text(params.get("title"))
+            title = param_text(params.get("title"))
             parts = [f"**{escape_text(title)}**"] if title else []
             if body.strip():
                 parts.append(body.strip())
@@ -141,17 +140,17 @@ class MacroRendering(ReferenceRendering):
                 return ""
             return " " + " ".join(parts) + " " if INLINE in tags else "\n\n" + "\n\n".join(parts) + "\n\n"
         if name == "status":
-            title = _param_text(_first(params, "title", ""))
+            title = param_text(first_param(params, "title", ""))
             return f"[{escape_text(title)}]" if title else ""
         if name == "jira":
             return self._jira(params)
         if name in _FILE_MACROS:
-            return self._file_macro(_first(params, "name", ""), tags)
+            return self._file_macro(first_param(params, "name", ""), tags)
         if name == "profile":
             user_param = params.get("user")
             user = user_param.find(RI_USER) if user_param is not None else None
             return self._mention(user, "") if user is not None else ""
-        if name == "excerpt" and _param_text(params.get("hidden")).lower() == "true":
+        if name == "excerpt" and param_text(params.get("hidden")).lower() == "true":
             return ""  # shown only where an excerpt-include shows it
         # excerpt, details, section/column and any macro we do not know: the bodies are what readers see (Page
         # Properties may hold several).
@@ -184,7 +183,7 @@ class MacroRendering(ReferenceRendering):
         return "\n\n" + quoted + "\n\n"
 
     def _jira(self, params: dict[str, etree._Element]) -> str:
-        key = _param_text(_first(params, "key", "")).upper()
+        key = param_text(first_param(params, "key", "")).upper()
         if not _JIRA_KEY.match(key):
             return ""
         base = (self.context.jira_base_url or "").rstrip("/")
@@ -198,7 +197,7 @@ class MacroRendering(ReferenceRendering):
             filename = attachment.get(RI_FILENAME) or ""
             url = self._attachment_url(attachment, filename)
         else:
-            filename = _param_text(param)
+            filename = param_text(param)
             url = self._attachment_url(param, filename) if filename else ""
         if not filename:
             return ""
@@ -262,18 +261,3 @@ def normalize_language(language: str) -> str:
     if language == "none":
         return "text"
     return language.replace("`", "")
-
-
-def _first(params: Mapping[str, etree._Element], *names: str) -> etree._Element | None:
-    # Elements without children are falsy, so "params.get(a) or params.get(b)" would skip empty-bodied ones.
-    for name in names:
-        found = params.get(name)
-        if found is not None:
-            return found
-    return None
-
-
-def _param_text(param: etree._Element | None) -> str:
-    if param is None:
-        return ""
-    return " ".join("".join(param.itertext()).split())

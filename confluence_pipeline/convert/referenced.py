@@ -136,7 +136,7 @@ class ReferenceRendering(ElementRendering):
             if content_id or title:
                 space = (page.get(RI_SPACE_KEY) or "").strip() or self.context.space_key
                 return PageRef(title=title, space_key=space, content_id=content_id)
-        text = _text(param)
+        text = param_text(param)
         if not text or text.startswith("@"):
             return None
         space, sep, title = text.partition(":")
@@ -197,7 +197,7 @@ class ReferenceRendering(ElementRendering):
 
     def _source(self, macro: str, params: Mapping[str, etree._Element], tags: frozenset[str]) -> Any:
         """The page an include-like macro shows, or the Markdown to render instead (a link, or nothing)."""
-        ref = self._page_ref(_first(params, "", "page", "0"))
+        ref = self._page_ref(first_param(params, "", "page", "0"))
         if ref is None:
             return ""
         page = self._lookup(ref)
@@ -254,7 +254,7 @@ class ReferenceRendering(ElementRendering):
             return page
         child = self._nested(page)
         root = parse_storage(page.body_storage or "").root
-        wanted = _text(params.get("name")).casefold()
+        wanted = param_text(params.get("name")).casefold()
         excerpt = _find_excerpt(root, wanted)
         if excerpt is not None:
             bodies = [body for body in excerpt if body.tag == AC_RICH_BODY]
@@ -294,7 +294,7 @@ class ReferenceRendering(ElementRendering):
         root_param = params.get("root")
         # "@home", "@self", "@parent" come as text or as the title of an ri:page (the editor writes the latter).
         root_page = root_param.find(".//" + RI_PAGE) if root_param is not None else None
-        special = root_page.get(RI_CONTENT_TITLE) or "" if root_page is not None else _text(root_param)
+        special = root_page.get(RI_CONTENT_TITLE) or "" if root_page is not None else param_text(root_param)
         special = special.strip().lower()
         ref = self._page_ref(root_param) if not special.startswith("@") else None
         if ref is not None:
@@ -324,7 +324,7 @@ class ReferenceRendering(ElementRendering):
         resolver = self.context.resolver
         if resolver is None:
             return ""
-        sort = _text(params.get("sort")).lower()
+        sort = param_text(params.get("sort")).lower()
         self._depend(Dependency(TREE_MODIFIED if sort == "modified" else TREE, root_id))
         order = _tree_order(sort, _flag(params.get("reverse")))
         left = [self.context.limits.max_listed_pages]
@@ -365,7 +365,7 @@ class ReferenceRendering(ElementRendering):
             # Listed images show even when the store does not describe them (the body names them).
             images = [by_name.get(name.casefold(), (name, self._own_attachment_url(name), 0)) for name in include]
         images = [image for image in images if image[0].casefold() not in exclude]
-        sort = _text(params.get("sort")).lower()
+        sort = param_text(params.get("sort")).lower()
         if sort in ("name", "title"):
             images.sort(key=lambda image: image[0].casefold())
         elif sort == "size":
@@ -374,7 +374,7 @@ class ReferenceRendering(ElementRendering):
             images.reverse()
         images = images[: self.context.limits.max_listed_pages]
         rendered = [f"![{escape_brackets(name)}]({md_url(url)})" for name, url, _ in images if url]
-        title = _text(params.get("title"))
+        title = param_text(params.get("title"))
         if title and rendered:
             rendered.insert(0, f"**{escape_text(title)}**")
         if not rendered:
@@ -408,13 +408,13 @@ class ReferenceRendering(ElementRendering):
 
     def _content_by_label(self, params: Mapping[str, etree._Element], tags: frozenset[str]) -> str:
         resolver = self.context.resolver
-        cql = _text(params.get("cql"))
-        labels = _names(_first(params, "labels", "label", ""), split_spaces=True)
-        spaces = _names(_first(params, "spaces", "space"), split_spaces=True)
+        cql = param_text(params.get("cql"))
+        labels = _names(first_param(params, "labels", "label", ""), split_spaces=True)
+        spaces = _names(first_param(params, "spaces", "space"), split_spaces=True)
         if cql:
             labels = labels or _cql_values(_CQL_LABEL, cql)
             spaces = spaces or _cql_values(_CQL_SPACE, cql)
-        match_all = _text(params.get("operator")).upper() == "AND" or (" and label" in cql.lower())
+        match_all = param_text(params.get("operator")).upper() == "AND" or (" and label" in cql.lower())
         if resolver is None or not labels:
             return ""
         required = [label.lstrip("+") for label in labels if not label.startswith("-")]
@@ -436,7 +436,7 @@ class ReferenceRendering(ElementRendering):
             and (wanted_spaces is None or page.space_key in wanted_spaces)
             and not (_flag(params.get("excludecurrent")) and page.page_id == self.context.page_id)
         ]
-        sort = _text(params.get("sort")).lower()
+        sort = param_text(params.get("sort")).lower()
         if sort == "title":
             pages.sort(key=lambda page: page.title.casefold())
         elif sort == "creation":
@@ -447,10 +447,10 @@ class ReferenceRendering(ElementRendering):
             pages.sort(key=lambda page: page.modified_at, reverse=True)
         if sort and _flag(params.get("reverse")):
             pages.reverse()
-        limit = _int(_first(params, "max", "maxresults")) or 15
+        limit = _int(first_param(params, "max", "maxresults")) or 15
         pages = pages[: min(limit, self.context.limits.max_listed_pages)]
         lines = ["- " + self._link_to(page) for page in pages]
-        title = _text(params.get("title"))
+        title = param_text(params.get("title"))
         rendered = _list(lines, tags)
         if title and rendered and INLINE not in tags:
             return f"\n\n**{escape_text(title)}**\n\n" + rendered.lstrip("\n")
@@ -470,13 +470,15 @@ class ReferenceRendering(ElementRendering):
         return keys or None
 
 
-def _text(param: etree._Element | None) -> str:
+def param_text(param: etree._Element | None) -> str:
+    """A macro parameter's text, whitespace collapsed ("" when absent)."""
     if param is None:
         return ""
     return " ".join("".join(param.itertext()).split())
 
 
-def _first(params: Mapping[str, etree._Element], *names: str) -> etree._Element | None:
+def first_param(params: Mapping[str, etree._Element], *names: str) -> etree._Element | None:
+    """The first of ``names`` that the macro has (an element without children is falsy, so ``or`` would skip it)."""
     for name in names:
         found = params.get(name)
         if found is not None:
@@ -485,11 +487,11 @@ def _first(params: Mapping[str, etree._Element], *names: str) -> etree._Element 
 
 
 def _flag(param: etree._Element | None) -> bool:
-    return _text(param).lower() == "true"
+    return param_text(param).lower() == "true"
 
 
 def _int(param: etree._Element | None) -> int | None:
-    text = _text(param)
+    text = param_text(param)
     return int(text) if text.isdigit() else None
 
 
@@ -520,7 +522,7 @@ def _find_excerpt(root: etree._Element, name: str) -> etree._Element | None:
     for macro in root.iter(*_AC_EXCERPT_MACROS):
         if (macro.get(AC_NAME) or "").strip().lower() != "excerpt":
             continue
-        params = {(p.get(AC_NAME) or "").lower(): _text(p) for p in macro if p.tag == AC_PARAMETER}
+        params = {(p.get(AC_NAME) or "").lower(): param_text(p) for p in macro if p.tag == AC_PARAMETER}
         if name and params.get("name", "").casefold() == name:
             return macro
         if first is None:
