@@ -127,10 +127,19 @@ def _shared_pool(workers: int) -> Executor:
 
 
 def _map[T, R](fn: Callable[[T], R], items: Sequence[T], workers: int) -> list[R]:
+    return _start_map(fn, items, workers)()
+
+
+def _start_map[T, R](fn: Callable[[T], R], items: Sequence[T], workers: int) -> Callable[[], list[R]]:
+    """Start mapping ``fn`` over ``items`` in the worker pool (when worth it); the returned call collects the results.
+
+    The caller can do other work in this process while the pool runs; in-process mapping runs when collected.
+    """
     if workers <= 1 or len(items) < _PARALLEL_THRESHOLD:
-        return [fn(item) for item in items]
+        return lambda: [fn(item) for item in items]
     chunksize = max(1, len(items) // (workers * 4))
-    return list(_shared_pool(workers).map(fn, items, chunksize=chunksize))
+    results = _shared_pool(workers).map(fn, items, chunksize=chunksize)  # submits every task now
+    return lambda: list(results)
 
 
 Converted = tuple[str, str, str, list[str], list[Dependency]]
@@ -151,19 +160,19 @@ def _convert_batch(
 ) -> tuple[list[Converted], dict[str, dict[Dependency, str]]]:
     """Convert a batch; return its rows and, per page with dependencies, the state of each as its conversion saw it.
 
-    Bodies with macros that show other pages convert in-process against one store snapshot (their lookups are
-    queries); the rest go to the worker pool.
+    Bodies with macros that show other pages convert in this process against one store snapshot (their lookups are
+    queries) while the worker pool converts the rest.
     """
     resolving = [job for job in jobs if needs_resolver(job[2])]
-    rows = _map(_convert_one, [job for job in jobs if not needs_resolver(job[2])], workers)
+    collect = _start_map(_convert_one, [job for job in jobs if not needs_resolver(job[2])], workers)
     edges: dict[str, dict[Dependency, str]] = {}
+    done: list[Converted] = []
     if resolving:
         with read_snapshot(conn) as resolver:
             done = [_convert_one((pid, h, body, replace(ctx, resolver=resolver))) for pid, h, body, ctx in resolving]
             states = dependency_states(conn, (dep for row in done for dep in row[4]))
-        rows.extend(done)
         edges = {row[0]: {dep: states[dep] for dep in row[4]} for row in done if row[4]}
-    return rows, edges
+    return collect() + done, edges
 
 
 def convert_space(conn: psycopg.Connection, space_key: str, settings: StageSettings) -> StageResult:

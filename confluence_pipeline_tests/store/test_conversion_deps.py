@@ -202,3 +202,13 @@ def test_convert_command_renders_links_alone_and_resolves_from_the_store(
     out = capsys.readouterr().out
     assert out.startswith("Intro.\n\n*Included from [On-call procedure]")
     assert "## Escalation" in out and "zebrafish" not in out  # cut by the configured bound
+
+
+def test_pages_with_and_without_resolved_macros_convert_together_with_the_worker_pool(
+    conn: psycopg.Connection, wiki: Wiki
+) -> None:
+    for n in range(70):
+        wiki.put(str(100 + n), f"Plain {n}", f"<p>Plain page {n}.</p>", parent="1")
+    result = convert_space(conn, "ENG", StageSettings(workers=2, site_url="https://wiki.example.com"))
+    assert result.processed == 74 and result.extra["pages_with_dependencies"] == 1
+    assert "zebrafish pager" in wiki.markdown("3") and wiki.markdown("150") == "Plain page 50.\n"
