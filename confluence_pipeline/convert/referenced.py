@@ -216,7 +216,10 @@ class ReferenceRendering(ElementRendering):
         if not isinstance(page, StoredPage):
             return page
         child = self._nested(page)
+        budget = self._shared.budget
         markdown = child.convert_tree(parse_storage(page.body_storage or "").root).strip()
+        # Spent once, here, in full: what the included page itself included is part of this Markdown.
+        self._shared.budget = budget
         markdown = self._spend(markdown, page)
         head = f"*Included from {self._link_to(page)}:*"
         if not markdown:
@@ -256,12 +259,14 @@ class ReferenceRendering(ElementRendering):
         root = parse_storage(page.body_storage or "").root
         wanted = param_text(params.get("name")).casefold()
         excerpt = _find_excerpt(root, wanted)
+        budget = self._shared.budget
         if excerpt is not None:
             bodies = [body for body in excerpt if body.tag == AC_RICH_BODY]
             markdown = "\n\n".join(child._render_children(body, EMPTY, 0).strip() for body in bodies).strip()
         else:
             paragraph = next((p for p in root.iter("p") if "".join(p.itertext()).strip()), None)
             markdown = child._render(paragraph, EMPTY, 0).strip() if paragraph is not None else ""
+        self._shared.budget = budget
         markdown = self._spend(markdown, page)
         if _flag(params.get("nopanel")):
             return _block(markdown, tags)

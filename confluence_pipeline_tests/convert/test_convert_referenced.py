@@ -213,6 +213,10 @@ def test_include_depth_is_bounded_by_the_setting() -> None:
     two = convert_storage(outer, replace(STORE, resolver=resolver, limits=ResolveLimits(include_depth=2)))
     assert "Page the **on-call engineer** through PagerDuty." in two.markdown
     assert [d.target for d in two.dependencies] == ["ENG:Middle", "101"]
+    # Nested included text counts once against the page's budget.
+    included = two.markdown.split(":*\n\n", 1)[1]
+    tight = ResolveLimits(include_depth=2, include_max_chars=len(included) + 10)
+    assert convert_storage(outer, replace(STORE, resolver=resolver, limits=tight)).warnings == []
 
 
 def test_include_is_size_bounded_at_a_block_boundary() -> None:
