@@ -3,7 +3,8 @@ r"""How faithfully the converter keeps what readers see on real pages, and nothi
 Run ``python -m benchmarks.fidelity [--baseline] [FIXTURE_DIR]``; it prints one row per page and
 the totals, and exits non-zero when a threshold of :data:`THRESHOLDS` is missed (``--baseline`` first prints the
 same table for plain ``markdownify.markdownify``, which shows the metrics do catch the failures the issue lists).
-Tests call :func:`measure_fidelity`.
+Tests call :func:`measure_fidelity`. The macros whose content lives on other pages (include, gallery, children, ...)
+do not occur on these pages; :mod:`benchmarks.fidelity_references` measures them on the sandbox corpus.
 
 What is measured, and how:
 

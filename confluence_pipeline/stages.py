@@ -15,18 +15,21 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import psycopg
 
 from confluence_pipeline.convert.chunking import Chunk, chunk_markdown
+from confluence_pipeline.convert.reader import reader_text
+from confluence_pipeline.convert.resolve import Dependency, ResolveLimits, needs_resolver
 from confluence_pipeline.convert.storage import ConvertContext, convert_storage
 from confluence_pipeline.embed.base import EmbeddingProvider
 from confluence_pipeline.embed.factory import EmbeddingSettings, provider_for_model
 from confluence_pipeline.store import documents as docs
 from confluence_pipeline.store.hnsw import HnswSettings
 from confluence_pipeline.store.pages import user_names
+from confluence_pipeline.store.references import dependency_states, read_snapshot, save_dependencies
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,8 @@ class StageSettings:
         site_url: Confluence URL for links in Markdown (``CONFLUENCE_BASE_URL``).
         jira_base_url: Jira URL for issue-key links (``JIRA_BASE_URL``).
         hnsw: build parameters of a model's vector index (``VECTOR_HNSW_*``).
+        resolve: bounds of macros that show other pages (``CONVERT_INCLUDE_DEPTH``, ``CONVERT_INCLUDE_MAX_CHARS``,
+            ``CONVERT_LIST_MAX_PAGES``).
 
     Raises:
         ValueError: on construction, when a value is out of range; the message names the variable.
@@ -71,9 +76,13 @@ class StageSettings:
     site_url: str | None = None
     jira_base_url: str | None = None
     hnsw: HnswSettings = field(default_factory=HnswSettings)
+    resolve: ResolveLimits = field(default_factory=ResolveLimits)
 
     def __post_init__(self) -> None:
-        for name, value, minimum in (("PIPELINE_BATCH_SIZE", self.batch_size, 1),
+        for name, value, minimum in (("CONVERT_INCLUDE_DEPTH", self.resolve.include_depth, 0),
+                                     ("CONVERT_INCLUDE_MAX_CHARS", self.resolve.include_max_chars, 0),
+                                     ("CONVERT_LIST_MAX_PAGES", self.resolve.max_listed_pages, 1),
+                                     ("PIPELINE_BATCH_SIZE", self.batch_size, 1),
                                      ("PIPELINE_WORKERS", self.workers, 0),
                                      ("CHUNK_MAX_TOKENS", self.max_tokens, 32),
                                      ("CHUNK_OVERLAP_TOKENS", self.overlap_tokens, 0),
@@ -118,27 +127,64 @@ def _shared_pool(workers: int) -> Executor:
 
 
 def _map[T, R](fn: Callable[[T], R], items: Sequence[T], workers: int) -> list[R]:
+    return _start_map(fn, items, workers)()
+
+
+def _start_map[T, R](fn: Callable[[T], R], items: Sequence[T], workers: int) -> Callable[[], list[R]]:
+    """Start mapping ``fn`` over ``items`` in the worker pool (when worth it); the returned call collects the results.
+
+    The caller can do other work in this process while the pool runs; in-process mapping runs when collected.
+    """
     if workers <= 1 or len(items) < _PARALLEL_THRESHOLD:
-        return [fn(item) for item in items]
+        return lambda: [fn(item) for item in items]
     chunksize = max(1, len(items) // (workers * 4))
-    return list(_shared_pool(workers).map(fn, items, chunksize=chunksize))
+    results = _shared_pool(workers).map(fn, items, chunksize=chunksize)  # submits every task now
+    return lambda: list(results)
 
 
-def _convert_one(job: tuple[str, str, str, ConvertContext]) -> tuple[str, str, str, list[str]]:
+Converted = tuple[str, str, str, list[str], list[Dependency]]
+
+
+def _convert_one(job: tuple[str, str, str, ConvertContext]) -> Converted:
     page_id, content_hash, body, context = job
     try:
         result = convert_storage(body, context)
-        return page_id, content_hash, result.markdown, list(result.warnings)
+        return page_id, content_hash, result.markdown, list(result.warnings), list(result.dependencies)
     except Exception as exc:
         log.exception("page %s could not be converted", page_id)
-        return page_id, content_hash, "", [f"conversion failed: {type(exc).__name__}: {exc}"]
+        return page_id, content_hash, "", [f"conversion failed: {type(exc).__name__}: {exc}"], []
+
+
+def _convert_batch(
+    conn: psycopg.Connection, jobs: list[tuple[str, str, str, ConvertContext]], workers: int
+) -> tuple[list[Converted], dict[str, dict[Dependency, str]]]:
+    """Convert a batch; return its rows and, per page with dependencies, the state of each as its conversion saw it.
+
+    Bodies with macros that show other pages convert in this process against one store snapshot (their lookups are
+    queries) while the worker pool converts the rest.
+    """
+    resolving = [job for job in jobs if needs_resolver(job[2])]
+    collect = _start_map(_convert_one, [job for job in jobs if not needs_resolver(job[2])], workers)
+    edges: dict[str, dict[Dependency, str]] = {}
+    done: list[Converted] = []
+    if resolving:
+        with read_snapshot(conn) as resolver:
+            done = [_convert_one((pid, h, body, replace(ctx, resolver=resolver))) for pid, h, body, ctx in resolving]
+            states = dependency_states(conn, (dep for row in done for dep in row[4]))
+        edges = {row[0]: {dep: states[dep] for dep in row[4]} for row in done if row[4]}
+    return collect() + done, edges
 
 
 def convert_space(conn: psycopg.Connection, space_key: str, settings: StageSettings) -> StageResult:
-    """Convert the storage body of every page of the space whose Markdown is missing or stale."""
+    """Convert the storage body of every page of the space whose Markdown is missing or stale.
+
+    Stale includes pages that show content of other pages which changed, moved or left since (their dependency
+    edges, see :mod:`confluence_pipeline.store.references`); each conversion stores its edges anew.
+    """
     started = time.monotonic()
     result = StageResult()
     warned = 0
+    with_dependencies = 0
     failed: list[str] = []
     for batch in docs.iter_pages_needing_markdown(conn, space_key, settings.batch_size):
         names = user_names(conn, {ref for page in batch for ref in page.mentions})
@@ -155,19 +201,26 @@ def convert_space(conn: psycopg.Connection, space_key: str, settings: StageSetti
                     jira_base_url=settings.jira_base_url,
                     users={ref: names[ref] for ref in page.mentions if ref in names},
                     attachments={a["title"]: a["download_url"] for a in page.attachments if a.get("download_url")},
+                    limits=settings.resolve,
                 ),
             )
             for page in batch
         ]
-        rows = _map(_convert_one, jobs, settings.effective_workers)
+        rows, edges = _convert_batch(conn, jobs, settings.effective_workers)
         warned += sum(1 for row in rows if row[3])
+        with_dependencies += len(edges)
         failed.extend(row[0] for row in rows if row[3] and row[3][0].startswith("conversion failed"))
         with conn.transaction():
             docs.space_lock(conn, space_key)
-            result.written += docs.save_markdown(conn, rows)
+            result.written += docs.save_markdown(conn, [row[:4] for row in rows])
+            save_dependencies(conn, [row[0] for row in rows], edges)
         result.processed += len(rows)
     result.seconds = time.monotonic() - started
-    result.extra = {"pages_with_warnings": warned, "conversion_failures": len(failed)}
+    result.extra = {
+        "pages_with_warnings": warned,
+        "conversion_failures": len(failed),
+        "pages_with_dependencies": with_dependencies,
+    }
     if failed:
         result.extra["failed_page_ids"] = ", ".join(failed[:20])
     return result
@@ -234,7 +287,8 @@ def embed_space(
             )
             for batch in batches:
                 hashes = [h for h, _ in batch]
-                vectors = provider.embed([text for _, text in batch])
+                # What a reader reads: link text without destinations (the key, content_hash, is its hash).
+                vectors = provider.embed([reader_text(text) for _, text in batch])
                 with conn.transaction():
                     result.written += docs.save_embeddings(conn, provider.model, hashes, vectors)
                 result.processed += len(batch)

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from confluence_pipeline.cli import ingest, maintenance, plays
+from confluence_pipeline.cli.common import store_references
 from confluence_pipeline.convert import cli as convert_cli
 
 
@@ -23,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.register(sub)
     maintenance.register(sub)
     plays.register(sub)
-    convert_cli.register(sub)
+    convert_cli.register(sub, store_references)
     return parser
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -13,6 +14,7 @@ from confluence_pipeline import localstack
 
 if TYPE_CHECKING:
     from confluence_pipeline.confluence.client import ConfluenceClient
+    from confluence_pipeline.convert.resolve import ReferenceResolver, ResolveLimits
     from confluence_pipeline.defs.resources import ConfiguredResources
     from confluence_pipeline.embed.base import EmbeddingProvider
     from confluence_pipeline.embed.factory import EmbeddingSettings
@@ -237,6 +239,23 @@ def materialize_spaces(
             print(f"    {message}", file=sys.stderr)
         outcome[key] = {"run_id": run.run_id, "success": run.success, "failures": run.failures, **run.materializations}
     return outcome
+
+
+@contextmanager
+def store_references() -> Iterator[tuple[ReferenceResolver, ResolveLimits]]:
+    """A resolver over the configured database (one consistent snapshot) and the configured limits, for ``convert``.
+
+    The database is ``DATABASE_URL``, else the embedded server (started and migrated when needed).
+    """
+    from confluence_pipeline.store.db import connect
+    from confluence_pipeline.store.migrate import apply_migrations
+    from confluence_pipeline.store.references import read_snapshot
+
+    limits = resources().pipeline.settings().resolve
+    url = local_database().app
+    apply_migrations(url)
+    with connect(url, autocommit=True) as conn, read_snapshot(conn) as resolver:
+        yield resolver, limits
 
 
 def search_provider(conn: Any, settings: EmbeddingSettings) -> EmbeddingProvider | None:

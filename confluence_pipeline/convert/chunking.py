@@ -18,7 +18,9 @@ How a page is cut:
 
 Stability: chunks depend only on their own section's Markdown and path, so the same Markdown always gives the
 same chunks, and editing one section changes only that section's chunk texts and hashes (indexes of later chunks
-shift only if the number of chunks in the edited section changes). ``content_hash`` is the sha256 of ``text``.
+shift only if the number of chunks in the edited section changes). ``content_hash`` is the sha256 of the chunk's
+embedding input (:func:`~confluence_pipeline.convert.reader.reader_text` of ``text``: its links without their
+destinations), so two chunks that read the same share one vector.
 
 Defaults suit OpenAI text-embedding-3-small (cl100k_base, 8,191-token input limit): 512-token chunks keep
 retrieval precise and an embedding batch small; 64 tokens of overlap bridge a sentence cut at a chunk boundary.
@@ -30,6 +32,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from confluence_pipeline.convert.reader import reader_text
 from confluence_pipeline.convert.tokens import count_tokens, get_encoding, truncate_tokens
 
 SEPARATOR = " › "
@@ -58,7 +61,7 @@ class Chunk:
         section_title: ``Page title › Section › Subsection``.
         text: the context line (``section_title``), a blank line, then the Markdown of the chunk.
         token_count: cl100k tokens of ``text``.
-        content_hash: sha256 hex of ``text``.
+        content_hash: sha256 hex of :attr:`embedding_input`, the embedding cache key.
     """
 
     index: int
@@ -66,6 +69,11 @@ class Chunk:
     text: str
     token_count: int
     content_hash: str
+
+    @property
+    def embedding_input(self) -> str:
+        """What is embedded and indexed for full text: ``text`` without link and image destinations."""
+        return reader_text(self.text)
 
 
 @dataclass
@@ -105,7 +113,7 @@ def chunk_markdown(markdown: str, *, title: str, max_tokens: int = 512, overlap_
                 section_title=section_title,
                 text=text,
                 token_count=tokens,
-                content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                content_hash=hashlib.sha256(reader_text(text).encode("utf-8")).hexdigest(),
             )
         )
 

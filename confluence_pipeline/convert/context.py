@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from confluence_pipeline.convert.resolve import Dependency, ReferenceResolver, ResolveLimits
+
 
 @dataclass(frozen=True)
 class ConvertContext:
@@ -18,6 +20,9 @@ class ConvertContext:
         jira_base_url: the Jira site URL; jira macro keys become links when set.
         users: accountId, userkey or username → display name.
         attachments: attachment file name → download URL.
+        resolver: answers for macros whose content lives elsewhere (include, children, gallery...); None renders
+            them as links (see :mod:`confluence_pipeline.convert.referenced`).
+        limits: bounds of that resolution.
     """
 
     page_id: str | None = None
@@ -27,6 +32,8 @@ class ConvertContext:
     jira_base_url: str | None = None
     users: Mapping[str, str] = field(default_factory=dict)
     attachments: Mapping[str, str] = field(default_factory=dict)
+    resolver: ReferenceResolver | None = None
+    limits: ResolveLimits = field(default_factory=ResolveLimits)
 
 
 @dataclass
@@ -35,11 +42,15 @@ class Conversion:
 
     Attributes:
         markdown: GitHub-flavoured Markdown, ending with a newline unless empty.
-        warnings: human-readable problems (malformed input, flattened deep nesting), each naming the page.
+        warnings: human-readable problems (malformed input, flattened deep nesting, sources not in the store),
+            each naming the page.
+        dependencies: what the conversion asked the context's resolver (the pages, trees, labels and attachments
+            the Markdown depends on), in the order first asked.
     """
 
     markdown: str
     warnings: list[str] = field(default_factory=list)
+    dependencies: list[Dependency] = field(default_factory=list)
 
 
 def page_label(ctx: ConvertContext) -> str:

@@ -122,20 +122,30 @@ class ElementRendering(LinkRendering):
             code = code[1:]
         return self._code_block(code, "", tags)
 
-    def _code_block(self, code: str, language: str, tags: frozenset[str], title: str = "") -> str:
-        if not code.strip():
+    def _code_block(
+        self, code: str, language: str, tags: frozenset[str], title: str = "", *, keep_empty: bool = False
+    ) -> str:
+        if not code.strip() and not (keep_empty and title):
             return ""
         heading = f"**{escape_text(title)}**" if title else ""
         if INLINE in tags:
             return " " + " ".join(filter(None, [heading, code_span(" ".join(code.split()))])) + " "
-        block = fence_code(code, language)
+        block = fence_code(code, language) if code.strip() else f"\n\n```{language}\n```\n\n"
         return f"\n\n{heading}{block}" if heading else block
 
     def _time(self, el: etree._Element, tags: frozenset[str], depth: int) -> str:
         value = (el.get("datetime") or "").strip()
-        if value:
-            return escape_text(value)
-        return self._render_children(el, tags, depth)
+        if not value:
+            return self._render_children(el, tags, depth)
+        # Confluence shows a date as a lozenge: a separate word even where the markup has no space around it.
+        previous = el.getprevious()
+        parent = el.getparent()
+        if previous is not None:
+            glued_before = not previous.tail or not previous.tail[-1].isspace()
+        else:
+            glued_before = bool(parent is not None and parent.text and not parent.text[-1].isspace())
+        glued_after = bool(el.tail and el.tail[0].isalnum())
+        return (" " if glued_before else "") + escape_text(value) + (" " if glued_after else "")
 
     def _img(self, el: etree._Element, tags: frozenset[str], depth: int) -> str:
         src = (el.get("src") or "").strip()

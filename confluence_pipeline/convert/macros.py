@@ -1,17 +1,16 @@
 """Macros (``ac:structured-macro``) and ADF extensions: code, panels, expand, status, jira, file and user macros.
 
-Macros whose output Confluence generates from elsewhere (toc, children, ...) render nothing; a macro this module
-does not know renders its body, which is what readers see.
+Macros that show content from other pages (include, children, gallery, ...) are rendered by
+:mod:`~confluence_pipeline.convert.referenced`; other generated macros (toc, recently-updated, ...) render nothing; a
+macro this module does not know renders its bodies, which is what readers see.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 
 from lxml import etree
 
-from confluence_pipeline.convert.elements import ElementRendering
 from confluence_pipeline.convert.links import md_url
 from confluence_pipeline.convert.names import (
     AC_ADF_ATTRIBUTE,
@@ -27,6 +26,7 @@ from confluence_pipeline.convert.names import (
     RI_FILENAME,
     RI_USER,
 )
+from confluence_pipeline.convert.referenced import REFERENCE_MACROS, ReferenceRendering, first_param, param_text
 from confluence_pipeline.convert.text import CELL, INLINE, as_block, escape_brackets, escape_text, join_rendered
 
 _BLOCK_START = re.compile(r"(?:[-*+] |\d{1,9}[.)] |#{1,6} |\||`{3}|~{3}|>|!\[)")
@@ -46,19 +46,14 @@ _PANEL_LABELS = {
 _GENERATED_MACROS = frozenset(
     {
         "toc",
-        "children",
-        "pagetree",
         "pagetreesearch",
         "recently-updated",
         "recently-updated-dashboard",
-        "contentbylabel",
         "content-by-user",
         "content-report-table",
         "livesearch",
         "search",
         "attachments",
-        "excerpt-include",
-        "include",
         "blog-posts",
         "blogposts",
         "page-index",
@@ -87,7 +82,6 @@ _GENERATED_MACROS = frozenset(
         "gadget",
         "rss",
         "anchor",
-        "gallery",
         "profile-picture",
         "im",
         "loremipsum",
@@ -103,15 +97,15 @@ _FILE_MACROS = frozenset({"view-file", "viewfile", "viewpdf", "viewdoc", "viewpp
 _CODE_MACROS = frozenset({"code", "noformat", "sourcecode"})
 
 
-class MacroRendering(ElementRendering):
-    """Renders macros and ADF extensions (which build on code blocks, links and mentions)."""
+class MacroRendering(ReferenceRendering):
+    """Renders macros and ADF extensions (which build on code blocks, links, mentions and referenced content)."""
 
     def _macro(self, el: etree._Element, tags: frozenset[str], depth: int) -> str:
         name = (el.get(AC_NAME) or "").strip().lower()
         if name in _GENERATED_MACROS:
             return ""
         params: dict[str, etree._Element] = {}
-        rich: etree._Element | None = None
+        riches: list[etree._Element] = []
         plain: etree._Element | None = None
         for child in el:
             tag = child.tag
@@ -120,21 +114,25 @@ class MacroRendering(ElementRendering):
             elif tag == AC_DEFAULT_PARAMETER:
                 params.setdefault("", child)
             elif tag == AC_RICH_BODY:
-                rich = child
+                riches.append(child)
             elif tag == AC_PLAIN_BODY:
                 plain = child
+        if name in REFERENCE_MACROS:
+            return self._reference_macro(name, params, tags)
+        rich = riches[0] if riches else None
         if name in _CODE_MACROS:
             code = "".join(plain.itertext()) if plain is not None else ""
             if not code and rich is not None:
                 code = "".join(rich.itertext())
-            language = "" if name == "noformat" else normalize_language(_param_text(params.get("language")))
-            return self._code_block(code, language, tags, _param_text(params.get("title")))
+            language = "" if name == "noformat" else normalize_language(param_text(params.get("language")))
+            # A titled code block with no code still shows its title bar (and an empty block) to readers.
+            return self._code_block(code, language, tags, param_text(params.get("title")), keep_empty=True)
         if name in _PANEL_LABELS:
             body = self._render_children(rich, tags, depth + 1) if rich is not None else ""
-            return self._panel(_PANEL_LABELS[name], _param_text(params.get("title")), body, tags)
+            return self._panel(_PANEL_LABELS[name], param_text(params.get("title")), body, tags)
         if name in ("expand", "ui-expand"):
             body = self._render_children(rich, tags, depth + 1) if rich is not None else ""
-            title = _param_text(params.get("title"))
+            title = param_text(params.get("title"))
             parts = [f"**{escape_text(title)}**"] if title else []
             if body.strip():
                 parts.append(body.strip())
@@ -142,19 +140,24 @@ class MacroRendering(ElementRendering):
                 return ""
             return " " + " ".join(parts) + " " if INLINE in tags else "\n\n" + "\n\n".join(parts) + "\n\n"
         if name == "status":
-            title = _param_text(_first(params, "title", ""))
+            title = param_text(first_param(params, "title", ""))
             return f"[{escape_text(title)}]" if title else ""
         if name == "jira":
             return self._jira(params)
         if name in _FILE_MACROS:
-            return self._file_macro(_first(params, "name", ""), tags)
+            return self._file_macro(first_param(params, "name", ""), tags)
         if name == "profile":
             user_param = params.get("user")
             user = user_param.find(RI_USER) if user_param is not None else None
             return self._mention(user, "") if user is not None else ""
-        # excerpt, details, section/column and any macro we do not know: the body is what readers see.
-        if rich is not None:
+        if name == "excerpt" and param_text(params.get("hidden")).lower() == "true":
+            return ""  # shown only where an excerpt-include shows it
+        # excerpt, details, section/column and any macro we do not know: the bodies are what readers see (Page
+        # Properties may hold several).
+        if len(riches) == 1:
             return self._render(rich, tags, depth)
+        if riches:
+            return join_rendered([self._render(body, tags, depth) for body in riches])
         if plain is not None:
             return self._code_block("".join(plain.itertext()), "", tags)
         return ""
@@ -180,7 +183,7 @@ class MacroRendering(ElementRendering):
         return "\n\n" + quoted + "\n\n"
 
     def _jira(self, params: dict[str, etree._Element]) -> str:
-        key = _param_text(_first(params, "key", "")).upper()
+        key = param_text(first_param(params, "key", "")).upper()
         if not _JIRA_KEY.match(key):
             return ""
         base = (self.context.jira_base_url or "").rstrip("/")
@@ -194,7 +197,7 @@ class MacroRendering(ElementRendering):
             filename = attachment.get(RI_FILENAME) or ""
             url = self._attachment_url(attachment, filename)
         else:
-            filename = _param_text(param)
+            filename = param_text(param)
             url = self._attachment_url(param, filename) if filename else ""
         if not filename:
             return ""
@@ -258,18 +261,3 @@ def normalize_language(language: str) -> str:
     if language == "none":
         return "text"
     return language.replace("`", "")
-
-
-def _first(params: Mapping[str, etree._Element], *names: str) -> etree._Element | None:
-    # Elements without children are falsy, so "params.get(a) or params.get(b)" would skip empty-bodied ones.
-    for name in names:
-        found = params.get(name)
-        if found is not None:
-            return found
-    return None
-
-
-def _param_text(param: etree._Element | None) -> str:
-    if param is None:
-        return ""
-    return " ".join("".join(param.itertext()).split())

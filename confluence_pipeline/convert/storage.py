@@ -90,7 +90,8 @@ def convert_storage(storage: str, context: ConvertContext | None = None) -> Conv
         warnings.append(message)
         log.warning(message)
     converter = ConfluenceConverter(ctx, warnings)
-    return Conversion(converter.convert_tree(parsed.root), warnings)
+    markdown = converter.convert_tree(parsed.root)
+    return Conversion(markdown, warnings, list(converter.dependencies))
 
 
 class ConfluenceConverter(MacroRendering, TableRendering):

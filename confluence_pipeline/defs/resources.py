@@ -37,6 +37,7 @@ from pydantic import Field
 from confluence_pipeline.confluence.client import ConfluenceClient
 from confluence_pipeline.confluence.reconcile import ReconcileSettings
 from confluence_pipeline.confluence.settings import ConfluenceSettings
+from confluence_pipeline.convert.resolve import ResolveLimits
 from confluence_pipeline.embed.base import EmbeddingProvider
 from confluence_pipeline.embed.factory import EmbeddingSettings, build_provider
 from confluence_pipeline.localstack import DEFAULT_SANDBOX_PORT, PROJECT_ROOT, LocalStackSettings
@@ -237,6 +238,15 @@ class PipelineResource(_SettingsResource):
     hnsw_ef_construction: int = _setting(
         64, "VECTOR_HNSW_EF_CONSTRUCTION", "HNSW build candidate list, used when a model's index is built."
     )
+    include_depth: int = _setting(
+        1, "CONVERT_INCLUDE_DEPTH", "Levels of include macros shown inline (deeper includes are links; 0: all links)."
+    )
+    include_max_chars: int = _setting(
+        20_000, "CONVERT_INCLUDE_MAX_CHARS", "Characters of included Markdown per page, all includes together."
+    )
+    list_max_pages: int = _setting(
+        200, "CONVERT_LIST_MAX_PAGES", "Pages one children/pagetree/contentbylabel macro lists (images per gallery)."
+    )
 
     def settings(self, confluence: ConfluenceSettings | None = None) -> StageSettings:
         """The stage settings.
@@ -257,6 +267,11 @@ class PipelineResource(_SettingsResource):
             site_url=(confluence.base_url or None) if confluence else None,
             jira_base_url=confluence.jira_base_url if confluence else None,
             hnsw=HnswSettings(m=values["hnsw_m"], ef_construction=values["hnsw_ef_construction"]),
+            resolve=ResolveLimits(
+                include_depth=values["include_depth"],
+                include_max_chars=values["include_max_chars"],
+                max_listed_pages=values["list_max_pages"],
+            ),
         )
 
 

@@ -17,8 +17,10 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from confluence_pipeline.convert.chunking import Chunk
+from confluence_pipeline.convert.reader import READER_TEXT_VERSION
 from confluence_pipeline.store.fts import fts_document
 from confluence_pipeline.store.hnsw import HnswSettings, hnsw_index_sql
+from confluence_pipeline.store.references import STALE_DEPENDENCIES
 
 SOURCE = "confluence"
 _PENDING = "AND NOT c.is_live"
@@ -62,15 +64,17 @@ def iter_pages_needing_markdown(
 ) -> Iterator[list[PendingPage]]:
     """Yield batches of current pages of a space whose Markdown is missing or stale.
 
-    Uses keyset pagination on page id with a fresh query per batch, so the caller may commit between batches.
+    Stale: the page's content moved, or something its Markdown shows from other pages did (an included page, its
+    children, ...; see :mod:`confluence_pipeline.store.references`). Uses keyset pagination on page id with a fresh
+    query per batch, so the caller may commit between batches.
     """
     after = ""
     while True:
         rows = conn.execute(
-            """SELECT p.page_id, p.space_key, p.title, p.body_storage, p.content_hash, p.mentions, p.attachments
+            f"""SELECT p.page_id, p.space_key, p.title, p.body_storage, p.content_hash, p.mentions, p.attachments
                FROM pages p LEFT JOIN page_markdown m ON m.page_id = p.page_id
                WHERE p.space_key = %s AND p.status = 'current' AND p.page_id > %s
-                 AND (m.page_id IS NULL OR m.source_hash <> p.content_hash)
+                 AND (m.page_id IS NULL OR m.source_hash <> p.content_hash OR {STALE_DEPENDENCIES})
                ORDER BY p.page_id LIMIT %s""",
             (space_key, after, batch_size),
         ).fetchall()
@@ -100,7 +104,10 @@ def save_markdown(conn: psycopg.Connection, rows: Sequence[tuple[str, str, str, 
 def iter_markdown_needing_chunks(
     conn: psycopg.Connection, space_key: str, batch_size: int
 ) -> Iterator[list[PendingMarkdown]]:
-    """Yield batches of pages whose chunks were not cut from their current Markdown (live or pending)."""
+    """Yield batches of pages whose chunks were not cut from their current Markdown (live or pending).
+
+    Chunks cut under an older :data:`~confluence_pipeline.convert.reader.READER_TEXT_VERSION` count as not cut.
+    """
     after = ""
     while True:
         rows = conn.execute(
@@ -109,9 +116,9 @@ def iter_markdown_needing_chunks(
                WHERE p.space_key = %s AND p.status = 'current' AND p.page_id > %s
                  AND m.source_hash = p.content_hash
                  AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.source = %s AND c.document_id = p.page_id
-                                 AND c.source_hash = m.markdown_hash)
+                                 AND c.source_hash = m.markdown_hash AND c.input_version = %s)
                ORDER BY p.page_id LIMIT %s""",
-            (space_key, after, SOURCE, batch_size),
+            (space_key, after, SOURCE, READER_TEXT_VERSION, batch_size),
         ).fetchall()
         if not rows:
             return
@@ -120,8 +127,8 @@ def iter_markdown_needing_chunks(
 
 
 def chunk_id(document_id: str, source_hash: str, index: int) -> str:
-    """Stable chunk id: the same Markdown always yields the same ids."""
-    return f"{SOURCE}:{document_id}:{source_hash[:16]}:{index}"
+    """Stable chunk id: the same Markdown (and reader-text version) always yields the same ids."""
+    return f"{SOURCE}:{document_id}:{source_hash[:16]}:v{READER_TEXT_VERSION}:{index}"
 
 
 def stage_chunks(conn: psycopg.Connection, documents: Sequence[tuple[str, str, Sequence[Chunk]]]) -> int:
@@ -156,18 +163,18 @@ def stage_chunks(conn: psycopg.Connection, documents: Sequence[tuple[str, str, S
                     (
                         chunk_id(doc_id, source_hash, chunk.index), doc_id, source_hash, chunk.index,
                         chunk.section_title, chunk.text, chunk.token_count, chunk.content_hash,
-                        fts_document(chunk.text),
+                        fts_document(chunk.embedding_input),
                     )
                 )  # fmt: skip
                 count += 1
     # A live set cut from the same Markdown (a re-run after a crash) already exists: keep it, skip the copy.
     conn.execute(
         """INSERT INTO chunks (chunk_id, source, document_id, source_hash, chunk_index, section_title, text,
-                               token_count, content_hash, is_live, tsv)
+                               token_count, content_hash, is_live, tsv, input_version)
            SELECT chunk_id, %s, document_id, source_hash, chunk_index, section_title, text, token_count,
-                  content_hash, false, to_tsvector('simple', fts)
+                  content_hash, false, to_tsvector('simple', fts), %s
            FROM chunk_load ON CONFLICT (chunk_id) DO NOTHING""",
-        (SOURCE,),
+        (SOURCE, READER_TEXT_VERSION),
     )
     return count
 
@@ -176,6 +183,9 @@ def iter_unembedded(
     conn: psycopg.Connection, space_key: str, model: str, batch_size: int, *, pending_only: bool = False
 ) -> Iterator[list[tuple[str, str]]]:
     """Yield batches of (content_hash, text) of a space's chunks that have no embedding for ``model``.
+
+    ``text`` is the stored chunk text; embed its :func:`~confluence_pipeline.convert.reader.reader_text`, whose hash
+    ``content_hash`` is.
 
     With ``pending_only``, only chunks waiting to go live are considered: enough for the active model, whose
     vectors every live chunk already has (a page goes live only then), and cheap when nothing changed.

@@ -2,7 +2,8 @@
 
 PostgreSQL has no Korean stemmer, and Korean attaches particles to words (``데이터베이스에``), so a plain
 ``simple`` tsvector would never match ``데이터베이스``. Both documents and queries therefore add the character
-bigrams of every Hangul run; words in other scripts are kept whole and lowercased. The ``simple`` configuration then
+bigrams of every Hangul run; words in other scripts are kept whole and lowercased. A word that attaches Korean to a
+Latin name (``Grafana의``, ``Kafka를``) also gives the name on its own in documents. The ``simple`` configuration then
 indexes the tokens as they are.
 
 Queries are cut into terms (:func:`query_terms`), each a small ``tsquery`` of its own:
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 _HANGUL = re.compile(r"[\uac00-\ud7a3]+")
+_NOT_HANGUL = re.compile(r"[^\uac00-\ud7a3]+")
 # An identifier: word runs joined by -, ., / or : without spaces. "_" is a word character, so snake_case names are
 # single tokens on both sides already.
 _SPAN = re.compile(r"\w+(?:[-./:]\w+)*", re.UNICODE)
@@ -89,7 +91,10 @@ def fts_document(text: str) -> str:
     out: list[str] = []
     for word in _TOKEN.findall(text.lower()):
         if _HANGUL.search(word):
-            out.extend(_expand(word))
+            expanded = _expand(word)
+            # "grafana의": the name alone too, right after the word, so "grafana" finds it.
+            expanded[1:1] = [run for run in _NOT_HANGUL.findall(word) if run != word]
+            out.extend(expanded)
         else:
             out.append(word)
     return " ".join(out)

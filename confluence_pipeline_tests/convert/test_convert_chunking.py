@@ -60,7 +60,7 @@ def test_heading_paths_and_context_line() -> None:
     for chunk in chunks:
         assert chunk.text.startswith(chunk.section_title + "\n\n")
         assert chunk.token_count == count_tokens(chunk.text)
-        assert chunk.content_hash == hashlib.sha256(chunk.text.encode()).hexdigest()
+        assert chunk.content_hash == hashlib.sha256(chunk.embedding_input.encode()).hexdigest()
     assert [c.index for c in chunks] == list(range(len(chunks)))
     # A '#' line inside a fence is code, not a heading.
     assert "# not a heading" in chunks[2].text

@@ -12,6 +12,7 @@ from confluence_pipeline.defs.ingest.assets import ingest_assets
 from confluence_pipeline.defs.ingest.partitions import space_partitions
 from confluence_pipeline.defs.resources import build_resources
 from confluence_pipeline.store.documents import active_model
+from confluence_pipeline.store.references import dependants
 from confluence_sandbox.openai_server import FakeOpenAIServer
 
 KEY = "sk-test-local"
@@ -76,13 +77,16 @@ def test_resync_makes_no_requests_and_an_edit_embeds_only_its_new_text(stack, fa
     assert fake_openai.requests == []
 
     page = sorted(confluence.corpus.pages(space_key="ENG", statuses=["current"]), key=lambda p: p.id)[1]
-    before = _live_hashes(conn, str(page.id))
+    # The edited page and the pages that show it (an include of it, a page tree listing it) get new chunks.
+    shown_on = [str(page.id), *dependants(conn, str(page.id))]
+    before = {p: _live_hashes(conn, p) for p in shown_on}
     confluence.edit_page(page.id, body=confluence.corpus.body(page) + "<h2>Appendix</h2><p>okapi lemur note</p>")
     _run(instance)
-    after = _live_hashes(conn, str(page.id))
+    after = {p: _live_hashes(conn, p) for p in shown_on}
     sent = set(_embedded_hashes(fake_openai))
-    assert sent == after - before  # only chunk texts never embedded before were sent
-    assert before & after  # unchanged sections kept their text and their vectors
+    new = set().union(*(after[p] - before[p] for p in shown_on))
+    assert sent == new  # only chunk texts never embedded before were sent
+    assert before[str(page.id)] & after[str(page.id)]  # unchanged sections kept their text and their vectors
 
 
 def test_a_500_storm_fails_clearly_and_leaves_chunks_pending(stack, fake_openai, conn) -> None:

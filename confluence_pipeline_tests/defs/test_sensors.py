@@ -14,6 +14,7 @@ from confluence_pipeline.confluence.sync import fetch_space, sync_space
 from confluence_pipeline.defs.ingest.partitions import space_partitions
 from confluence_pipeline.defs.ingest.sensors import confluence_change_sensor, confluence_space_sensor
 from confluence_pipeline.defs.resources import build_resources
+from confluence_pipeline.stages import StageSettings, convert_space
 from confluence_pipeline.store import pages as store
 from confluence_pipeline_tests.confluence.helpers import sandbox_settings
 
@@ -163,3 +164,33 @@ def test_a_tick_stops_within_its_budget_and_the_next_resumes_where_it_stopped(
         polled_total += polled
         cursor = result.cursor
         assert json.loads(cursor)["resume"] == polling_order(keys, None)[polled_total % len(keys)]
+
+
+def test_change_sensor_refreshes_a_space_whose_pages_show_a_changed_page_of_another_space(env, conn) -> None:
+    server = env
+    instance = DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(space_partitions.name, ["ENG", "HR"])
+    resources = build_resources()
+    client = ConfluenceClient(sandbox_settings(server))
+    for key in ("ENG", "HR"):
+        with conn.transaction():
+            store.upsert_space(conn, fetch_space(client, key))
+        sync_space(conn, client, key)
+    eng = next(p for p in server.corpus.pages(space_key="ENG", statuses=["current"]))
+    hr = next(p for p in server.corpus.pages(space_key="HR", statuses=["current"]))
+    ref = f'<ac:link><ri:page ri:content-id="{eng.id}" /></ac:link>'
+    server.edit_page(hr.id, body=f'<ac:structured-macro ac:name="include"><ac:parameter ac:name="">{ref}'
+                     "</ac:parameter></ac:structured-macro>")  # fmt: skip
+    sync_space(conn, client, "HR")
+    for key in ("ENG", "HR"):
+        convert_space(conn, key, StageSettings(workers=1))
+    assert confluence_change_sensor(build_sensor_context(instance=instance, resources=resources)).skip_reason
+
+    server.edit_page(eng.id, body="<p>The included page changed.</p>")
+    sync_space(conn, client, "ENG")
+    convert_space(conn, "ENG", StageSettings(workers=1))  # ENG's own run: HR's page is not its to convert
+    result = confluence_change_sensor(build_sensor_context(instance=instance, resources=resources))
+    assert [r.partition_key for r in result.run_requests] == ["HR"]
+    assert result.run_requests[0].run_key.startswith("HR:deps-")
+    assert convert_space(conn, "HR", StageSettings(workers=1)).processed == 1
+    assert confluence_change_sensor(build_sensor_context(instance=instance, resources=resources)).skip_reason

@@ -66,3 +66,12 @@ def test_an_identifier_phrase_does_not_match_its_parts_apart(conn: psycopg.Conne
     assert not conn.execute(
         "SELECT to_tsvector('simple', %s) @@ to_tsquery('simple', %s)", (document, term.tsquery)
     ).fetchone()[0]
+
+
+def test_a_latin_name_with_a_korean_particle_is_found_by_the_name(conn: psycopg.Connection) -> None:
+    document = fts_document("Grafana의 대시보드에서 Kafka를 확인합니다")
+    for query in ("grafana", "kafka", "Grafana의"):
+        (term,) = query_terms(query)
+        assert conn.execute(
+            "SELECT to_tsvector('simple', %s) @@ to_tsquery('simple', %s)", (document, term.tsquery)
+        ).fetchone()[0], query

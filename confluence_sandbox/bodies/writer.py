@@ -181,6 +181,47 @@ class StorageWriter:
             "</ac:structured-macro>"
         )
 
+    def page_ref(self, page_id: int, title: str, space_key: str) -> str:
+        """Return a page reference for a macro parameter: by content id on Cloud, by title and space on DC."""
+        if self.flavor == "cloud":
+            return f'<ac:link><ri:page ri:content-id="{page_id}" /></ac:link>'
+        return f'<ac:link><ri:page ri:space-key="{_a(space_key)}" ri:content-title="{_a(title)}" /></ac:link>'
+
+    def referencing(self, name: str, ref: str, **params: str) -> None:
+        """Append an include or excerpt-include macro of the page ``ref`` names (see :meth:`page_ref`)."""
+        extra = "".join(f'<ac:parameter ac:name="{k}">{_t(v)}</ac:parameter>' for k, v in params.items())
+        self.parts.append(
+            f'<ac:structured-macro {self._macro_attrs(name)}>{extra}<ac:parameter ac:name="">{ref}</ac:parameter>'
+            "</ac:structured-macro>"
+        )
+
+    def pagetree(self, start_depth: int) -> None:
+        """Append a page-tree macro rooted at the space home."""
+        self.parts.append(
+            f'<ac:structured-macro {self._macro_attrs("pagetree")}><ac:parameter ac:name="root">'
+            '<ac:link><ri:page ri:content-title="@home" /></ac:link></ac:parameter>'
+            f'<ac:parameter ac:name="startDepth">{start_depth}</ac:parameter></ac:structured-macro>'
+        )
+
+    def gallery(self, listed: Sequence[str] = (), title: str | None = None) -> None:
+        """Append a gallery of the page's images (only the ``listed`` ones when given)."""
+        params = f'<ac:parameter ac:name="title">{_t(title)}</ac:parameter>' if title else ""
+        if listed:
+            params += f'<ac:parameter ac:name="include">{_t(",".join(listed))}</ac:parameter>'
+        self.parts.append(f"<ac:structured-macro {self._macro_attrs('gallery')}>{params}</ac:structured-macro>")
+
+    def details(self, bodies: Sequence[str]) -> None:
+        """Append a Page Properties (details) macro with one rich-text body per item."""
+        rich = "".join(f"<ac:rich-text-body>{body}</ac:rich-text-body>" for body in bodies)
+        self.parts.append(f"<ac:structured-macro {self._macro_attrs('details')}>{rich}</ac:structured-macro>")
+
+    def empty_code(self, title: str) -> None:
+        """Append a titled code macro with no body (what a reader sees: an empty titled block)."""
+        self.parts.append(
+            f'<ac:structured-macro {self._macro_attrs("code")}><ac:parameter ac:name="title">{_t(title)}'
+            "</ac:parameter></ac:structured-macro>"
+        )
+
     def anchor(self, name: str) -> str:
         """Return an anchor macro."""
         return (

@@ -99,6 +99,7 @@ class CorpusContent(CorpusIndex):
                 KIND_SECTION: f"{page.title}: {space.name}",
                 KIND_FOLDER: f"{page.title} ({space.name})",
             }.get(page.topic, page.title)
+            kids = self.children(page.id)
             return bodies.render_index_body(
                 rng,
                 self.flavor,
@@ -108,6 +109,9 @@ class CorpusContent(CorpusIndex):
                 owner=owner,
                 version=page.version,
                 page_id=page.id,
+                space_key=page.space_key,
+                home=page.topic == KIND_HOME,
+                featured=(kids[0].id, kids[0].title) if kids and page.topic in (KIND_HOME, KIND_SECTION) else None,
             )
         topic = TOPICS[page.topic]
         subject = _subjects(topic)[page.subject]

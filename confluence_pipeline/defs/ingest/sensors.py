@@ -21,6 +21,7 @@ from confluence_pipeline.defs.resources import (
     automation_settings,
 )
 from confluence_pipeline.store import pages as page_store
+from confluence_pipeline.store.references import stale_dependant_spaces
 
 _AUTOMATION = automation_settings()
 _DEFAULT_STATUS = DefaultSensorStatus.RUNNING if _AUTOMATION.enabled else DefaultSensorStatus.STOPPED
@@ -126,10 +127,18 @@ def confluence_change_sensor(
             budget_s=budget,
             bound_s=probe_bound_s(client.settings),
         )
+        # Pages that show pages of another space (include, excerpt-include) are refreshed by their own space's run.
+        stale = stale_dependant_spaces(conn)
     requests = [
         request
         for check in outcome.checks
         for request in _requests_for(context, check, cursor, strategies.strategy_for(check.space_key))
+    ]
+    requested = {r.partition_key for r in requests if r.job_name == INGEST_JOB_NAME}
+    requests += [
+        RunRequest(job_name=INGEST_JOB_NAME, partition_key=key, run_key=f"{key}:deps-{marker}")
+        for key, marker in stale.items()
+        if key not in requested and key in keys
     ]
     for key, error in outcome.errors.items():
         context.log.warning("change check failed for %s (polled again next tick): %s", key, error)

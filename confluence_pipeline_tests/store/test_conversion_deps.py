@@ -1,0 +1,214 @@
+"""Macros resolved from the store at conversion time, and dependants kept fresh, on the embedded PostgreSQL.
+
+Pages are written the way the sync writes them (``upsert_pages``), then go through the real stages: Markdown, chunks,
+local embeddings, and search.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from confluence_pipeline.confluence.models import PageRecord, content_hash
+from confluence_pipeline.embed.local import LocalEmbedder
+from confluence_pipeline.search import search
+from confluence_pipeline.stages import StageSettings, chunk_space, convert_space, embed_space
+from confluence_pipeline.store import pages as store
+from confluence_pipeline.store.references import dependants
+
+SETTINGS = StageSettings(workers=1, site_url="https://wiki.example.com")
+PROVIDER = LocalEmbedder(dimensions=64, log_selection=False)
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+ONCALL = "<h2>Escalation</h2><p>Page the quartermaster rotation through the zebrafish pager.</p>"
+
+
+def include(ref: str) -> str:
+    return f'<ac:structured-macro ac:name="include"><ac:parameter ac:name="">{ref}</ac:parameter></ac:structured-macro>'
+
+
+def by_title(title: str, space: str = "ENG") -> str:
+    return f'<ac:link><ri:page ri:content-title="{title}" ri:space-key="{space}" /></ac:link>'
+
+
+def by_id(page_id: str) -> str:
+    return f'<ac:link><ri:page ri:content-id="{page_id}" /></ac:link>'
+
+
+def children() -> str:
+    return (
+        '<ac:structured-macro ac:name="children"><ac:parameter ac:name="all">true</ac:parameter></ac:structured-macro>'
+    )
+
+
+class Wiki:
+    """A small space written through the store, with versions that move like Confluence's."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self.conn = conn
+        self.pages: dict[str, PageRecord] = {}
+        conn.execute(
+            "INSERT INTO spaces (space_key, name, space_type, status, homepage_id) "
+            "VALUES ('ENG', 'Engineering', 'global', 'current', '1')"
+        )
+
+    def put(self, page_id: str, title: str, body: str, parent: str | None = None, status: str = "current") -> None:
+        old = self.pages.get(page_id)
+        version = old.version_number + 1 if old else 1
+        ancestors = self._ancestors(parent)
+        record = PageRecord(
+            page_id=page_id, space_key="ENG", title=title, status=status, version_number=version,
+            version_at=T0 + timedelta(minutes=version), version_author=None, created_by=None, created_at=T0,
+            parent_id=parent, ancestors=ancestors, path="/" + "".join(f"{a['id']}/" for a in ancestors) + f"{page_id}/",
+            labels=[], attachments=[], web_url=None, jira_keys=[], mentions=[], body_storage=body,
+        )  # fmt: skip
+        record.content_hash = content_hash(title, body, [])
+        self.pages[page_id] = record
+        with self.conn.transaction():
+            store.upsert_pages(self.conn, [record])
+
+    def _ancestors(self, parent: str | None) -> list[dict[str, str]]:
+        chain: list[dict[str, str]] = []
+        while parent:
+            record = self.pages[parent]
+            chain.insert(0, {"id": parent, "title": record.title})
+            parent = record.parent_id
+        return chain
+
+    def trash(self, page_id: str) -> None:
+        with self.conn.transaction():
+            store.mark_pages_gone(self.conn, [page_id], "trashed")
+
+    def run(self) -> tuple[int, int]:
+        """Markdown, chunks and embeddings; returns (pages converted, pages chunked)."""
+        converted = convert_space(self.conn, "ENG", SETTINGS).processed
+        chunked = chunk_space(self.conn, "ENG", SETTINGS).processed
+        embed_space(self.conn, "ENG", [PROVIDER], SETTINGS)
+        return converted, chunked
+
+    def markdown(self, page_id: str) -> str:
+        return self.conn.execute("SELECT markdown FROM page_markdown WHERE page_id = %s", (page_id,)).fetchone()[0]
+
+    def warnings(self, page_id: str) -> list[str]:
+        return self.conn.execute("SELECT warnings FROM page_markdown WHERE page_id = %s", (page_id,)).fetchone()[0]
+
+    def live_text(self, page_id: str) -> str:
+        rows = self.conn.execute(
+            "SELECT text FROM chunks WHERE document_id = %s AND is_live ORDER BY chunk_index", (page_id,)
+        ).fetchall()
+        return "\n".join(row[0] for row in rows)
+
+
+@pytest.fixture
+def wiki(conn: psycopg.Connection) -> Wiki:
+    wiki = Wiki(conn)
+    wiki.put("1", "Engineering home", "<p>Welcome.</p>")
+    wiki.put("2", "On-call procedure", ONCALL, parent="1")
+    wiki.put("3", "Service handbook", "<p>Read this first.</p>" + include(by_title("On-call procedure")), parent="1")
+    wiki.put("4", "Unrelated", "<p>Nothing to see.</p>", parent="1")
+    return wiki
+
+
+@pytest.mark.parametrize("form", ["title+space", "content-id"])
+def test_include_puts_the_included_text_in_the_chunks_and_search_finds_the_page(
+    conn: psycopg.Connection, wiki: Wiki, form: str
+) -> None:
+    if form == "content-id":
+        wiki.put("3", "Service handbook", "<p>Read this first.</p>" + include(by_id("2")), parent="1")
+    assert wiki.run() == (4, 4)
+    text = wiki.live_text("3")
+    assert "Included from [On-call procedure](https://wiki.example.com/display/ENG/On-call+procedure)" in text
+    assert "zebrafish pager" in text
+    assert dependants(conn, "2") == ["3"]
+    for mode in ("text", "hybrid"):
+        results = search(conn, "quartermaster zebrafish", PROVIDER, k=5, mode=mode, collapse_pages=True)
+        assert "3" in {r.page_id for r in results}, mode
+
+
+def test_editing_the_included_page_rechunks_both_pages_and_nothing_else(conn: psycopg.Connection, wiki: Wiki) -> None:
+    wiki.run()
+    assert wiki.run() == (0, 0)  # an unchanged store converts nothing
+    wiki.put("2", "On-call procedure", ONCALL.replace("zebrafish", "narwhal"), parent="1")
+    assert wiki.run() == (2, 2)
+    assert "narwhal pager" in wiki.live_text("3") and "zebrafish" not in wiki.live_text("3")
+    assert wiki.run() == (0, 0)
+
+
+def test_an_include_cycle_terminates_with_a_warning(wiki: Wiki) -> None:
+    wiki.put("5", "A", "<p>A text.</p>" + include(by_title("B")), parent="1")
+    wiki.put("6", "B", "<p>B text.</p>" + include(by_id("5")), parent="1")
+    converted, _ = wiki.run()
+    assert converted == 6
+    assert "B text." in wiki.markdown("5") and "A text." in wiki.markdown("6")
+    assert any("include cycle" in w for w in wiki.warnings("5"))
+    assert any("include cycle" in w for w in wiki.warnings("6"))
+    assert wiki.run() == (0, 0)
+
+
+def test_a_trashed_included_page_turns_into_a_link_and_a_warning(wiki: Wiki) -> None:
+    wiki.run()
+    wiki.trash("2")
+    assert wiki.run() == (1, 1)
+    assert wiki.markdown("3") == (
+        "Read this first.\n\n[On-call procedure](https://wiki.example.com/display/ENG/On-call+procedure)\n"
+    )
+    assert wiki.warnings("3") == [
+        'page 3 "Service handbook": include source "On-call procedure" in space ENG is not in the store; '
+        "rendered as a link"
+    ]
+    assert "zebrafish" not in wiki.live_text("3")
+    # It comes back unchanged: its Markdown stands, its chunks return, and the include shows it again.
+    wiki.put("2", "On-call procedure", ONCALL, parent="1")
+    assert wiki.run() == (1, 2)
+    assert "zebrafish pager" in wiki.live_text("3")
+
+
+def test_children_follow_moves_and_renames_of_the_child_pages(wiki: Wiki) -> None:
+    wiki.put("7", "Team index", children(), parent="1")
+    wiki.put("8", "Team Alpha", "<p>Alpha.</p>", parent="7")
+    wiki.run()
+    assert wiki.markdown("7") == "- [Team Alpha](https://wiki.example.com/display/ENG/Team+Alpha)\n"
+    # An edit of a child's body changes nothing the listing shows: only the child converts.
+    wiki.put("8", "Team Alpha", "<p>Alpha, edited.</p>", parent="7")
+    assert wiki.run() == (1, 1)
+    # A move into the listed tree and a rename re-convert the listing page; the moved page's own Markdown stands, the
+    # renamed page converts again (its title is part of its content).
+    wiki.put("4", "Unrelated", "<p>Nothing to see.</p>", parent="7")
+    wiki.put("8", "Team Beta", "<p>Alpha, edited.</p>", parent="7")
+    assert wiki.run()[0] == 2
+    assert wiki.markdown("7") == (
+        "- [Team Beta](https://wiki.example.com/display/ENG/Team+Beta)\n"
+        "- [Unrelated](https://wiki.example.com/display/ENG/Unrelated)\n"
+    )
+
+
+def test_convert_command_renders_links_alone_and_resolves_from_the_store(
+    wiki: Wiki, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from confluence_pipeline.cli import main
+
+    body = tmp_path / "page.xhtml"
+    body.write_text("<p>Intro.</p>" + include(by_title("On-call procedure")), encoding="utf-8")
+    argv = ["convert", str(body), "--space", "ENG", "--base-url", "https://wiki.example.com"]
+    assert main(argv) == 0
+    assert capsys.readouterr().out == (
+        "Intro.\n\n[On-call procedure](https://wiki.example.com/display/ENG/On-call+procedure)\n"
+    )
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("CONVERT_INCLUDE_MAX_CHARS", "30")
+    assert main([*argv, "--from-store"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Intro.\n\n*Included from [On-call procedure]")
+    assert "## Escalation" in out and "zebrafish" not in out  # cut by the configured bound
+
+
+def test_pages_with_and_without_resolved_macros_convert_together_with_the_worker_pool(
+    conn: psycopg.Connection, wiki: Wiki
+) -> None:
+    for n in range(70):
+        wiki.put(str(100 + n), f"Plain {n}", f"<p>Plain page {n}.</p>", parent="1")
+    result = convert_space(conn, "ENG", StageSettings(workers=2, site_url="https://wiki.example.com"))
+    assert result.processed == 74 and result.extra["pages_with_dependencies"] == 1
+    assert "zebrafish pager" in wiki.markdown("3") and wiki.markdown("150") == "Plain page 50.\n"
