@@ -631,7 +631,6 @@ RESOURCE_CLASSES: tuple[type[_SettingsResource], ...] = (
     ReconcileResource,
     AutomationResource,
     LocalStackResource,
-    AutomationResource,
 )
 
 

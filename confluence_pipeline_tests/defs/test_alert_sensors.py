@@ -18,6 +18,7 @@ from confluence_pipeline.defs.ingest.assets import ingest_assets
 from confluence_pipeline.defs.ingest.jobs import ingest_job
 from confluence_pipeline.defs.ingest.partitions import space_partitions
 from confluence_pipeline.defs.maintenance.alerts import confluence_run_failure_alert, confluence_sync_health_alert
+from confluence_pipeline.defs.maintenance.assets import maintenance_assets
 from confluence_pipeline.defs.resources import build_resources
 from confluence_pipeline_tests.maintenance.webhook import WebhookServer
 
@@ -56,7 +57,7 @@ def stack(make_sandbox, db_url: str, webhook: WebhookServer, monkeypatch: pytest
 
 def _run(instance: DagsterInstance) -> ExecuteInProcessResult:
     """One run of the real ``confluence_ingest`` job for the space, recorded in the instance."""
-    defs = Definitions(assets=ingest_assets, jobs=[ingest_job], resources=build_resources())
+    defs = Definitions(assets=[*ingest_assets, *maintenance_assets], jobs=[ingest_job], resources=build_resources())
     job = defs.resolve_job_def(ingest_job.name)
     return job.execute_in_process(partition_key=SPACE, instance=instance, raise_on_error=False)
 

@@ -12,6 +12,7 @@ from confluence_pipeline.defs.ingest.assets import ingest_assets
 from confluence_pipeline.defs.ingest.checks import ingest_checks
 from confluence_pipeline.defs.ingest.jobs import ingest_job
 from confluence_pipeline.defs.ingest.partitions import space_partitions
+from confluence_pipeline.defs.maintenance.assets import maintenance_assets
 from confluence_pipeline.defs.maintenance.freshness import confluence_freshness_sensor, space_is_fresh
 from confluence_pipeline.defs.resources import build_resources
 from confluence_pipeline.store import pages as store
@@ -34,7 +35,7 @@ def stack(make_sandbox, db_url: str, monkeypatch: pytest.MonkeyPatch):
     instance = DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(space_partitions.name, ["ENG", "OPS", "HR"])
     defs = Definitions(
-        assets=ingest_assets,
+        assets=[*ingest_assets, *maintenance_assets],
         asset_checks=[*ingest_checks, space_is_fresh],
         jobs=[ingest_job],
         sensors=[confluence_freshness_sensor],
@@ -101,7 +102,10 @@ def test_the_allowed_age_is_a_setting(stack, monkeypatch: pytest.MonkeyPatch) ->
     instance.delete_dynamic_partition(space_partitions.name, "HR")
     monkeypatch.setenv("FRESHNESS_MAX_AGE_HOURS", "0.0000001")
     defs = Definitions(
-        assets=ingest_assets, asset_checks=[space_is_fresh], jobs=[ingest_job], resources=build_resources()
+        assets=[*ingest_assets, *maintenance_assets],
+        asset_checks=[space_is_fresh],
+        jobs=[ingest_job],
+        resources=build_resources(),
     )
     result = defs.resolve_job_def(ingest_job.name).execute_in_process(partition_key="ENG", instance=instance)
     [evaluation] = result.get_asset_check_evaluations()

@@ -13,7 +13,6 @@ from dagster._core.remote_representation.external_data import RepositorySnap, Re
 from confluence_pipeline.confluence.settings import ConfluenceSettings
 from confluence_pipeline.defs.resources import (
     RESOURCE_CLASSES,
-    AutomationResource,
     LocalStackResource,
     SettingError,
     build_resources,
@@ -60,7 +59,6 @@ def _names() -> dict[type, str]:
     """Each resource class and the name it has in the code location (or in ``ConfiguredResources``)."""
     names = {type(resource): name for name, resource in build_resources({}).items()}
     names[LocalStackResource] = "local_stack"
-    names[AutomationResource] = "automation"
     return names
 
 

@@ -16,7 +16,6 @@ from dagster import (
     DagsterInstance,
     DagsterRun,
     DagsterRunStatus,
-    DefaultSensorStatus,
     RunFailureSensorContext,
     RunStatusSensorContext,
     run_failure_sensor,
@@ -29,6 +28,7 @@ from confluence_pipeline.defs.resources import (
     EmbeddingsResource,
     MonitoringResource,
     PostgresResource,
+    default_sensor_status,
     secret_values,
 )
 from confluence_pipeline.maintenance.alerts import RunFacts, post_alert, run_alerts, slack_payload
@@ -121,7 +121,7 @@ def _send(
 @run_failure_sensor(
     name="confluence_run_failure_alert",
     minimum_interval_seconds=30,
-    default_status=DefaultSensorStatus.RUNNING,
+    default_status=default_sensor_status(),
     description="Posts an alert to ALERT_WEBHOOK_URL for every failed run of this code location.",
 )
 def confluence_run_failure_alert(
@@ -140,7 +140,7 @@ def confluence_run_failure_alert(
     run_status=DagsterRunStatus.SUCCESS,
     monitored_jobs=[ingest_job],
     minimum_interval_seconds=30,
-    default_status=DefaultSensorStatus.RUNNING,
+    default_status=default_sensor_status(),
     description=(
         "Posts an alert to ALERT_WEBHOOK_URL when a space's sync took longer than ALERT_SLOW_SYNC_MINUTES or more "
         "than ALERT_FAILED_PAGES_PERCENT of its pages failed."

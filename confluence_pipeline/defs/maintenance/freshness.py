@@ -22,7 +22,6 @@ from dagster import (
     AssetRecordsFilter,
     AssetSelection,
     DagsterInstance,
-    DefaultSensorStatus,
     PreviewWarning,
     RunRequest,
     SensorEvaluationContext,
@@ -34,7 +33,7 @@ from dagster import (
 
 from confluence_pipeline.defs.ingest.assets import chunk_embeddings
 from confluence_pipeline.defs.ingest.partitions import space_partitions
-from confluence_pipeline.defs.resources import MonitoringResource, PostgresResource
+from confluence_pipeline.defs.resources import MonitoringResource, PostgresResource, default_sensor_status
 from confluence_pipeline.maintenance.freshness import Freshness, FreshnessSettings, assess_freshness
 from confluence_pipeline.store.space_checks import last_confirmed
 
@@ -121,7 +120,7 @@ with warnings.catch_warnings():
 @sensor(
     asset_selection=AssetSelection.checks(space_is_fresh),
     minimum_interval_seconds=600,
-    default_status=DefaultSensorStatus.RUNNING,
+    default_status=default_sensor_status(),
     description="Every 10 minutes: evaluates the freshness check of each space that has gone stale, once per stale "
     "spell, so that the UI shows it failed.",
 )
