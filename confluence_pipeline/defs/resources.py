@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 import threading
-import typing
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,12 +31,12 @@ from typing import Any
 
 import psycopg
 from dagster import ConfigurableResource, DefaultSensorStatus, EnvVar
-from pydantic import Field
 
 from confluence_pipeline.confluence.client import ConfluenceClient
 from confluence_pipeline.confluence.reconcile import ReconcileSettings
 from confluence_pipeline.confluence.settings import ConfluenceSettings
 from confluence_pipeline.convert.resolve import ResolveLimits
+from confluence_pipeline.defs.binding import SettingError, SettingsResource, bind, setting, setting_variable, split_list
 from confluence_pipeline.embed.base import EmbeddingProvider
 from confluence_pipeline.embed.factory import EmbeddingSettings, build_provider
 from confluence_pipeline.localstack import DEFAULT_SANDBOX_PORT, PROJECT_ROOT, LocalStackSettings
@@ -54,58 +53,12 @@ from confluence_pipeline.store.migrate import apply_migrations
 
 _migrated: set[str] = set()
 _migrate_lock = threading.Lock()
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off"})
 
 
-class SettingError(ValueError):
-    """An environment variable holds a value its setting cannot take.
-
-    Attributes:
-        setting: the variable to fix.
-    """
-
-    def __init__(self, message: str, *, setting: str) -> None:
-        super().__init__(message)
-        self.setting = setting
-
-
-def _setting(default: Any, env: str, description: str, *, secret: bool = False) -> Any:
-    """A resource field: its default, its description (shown in the UI) and the variable that sets it."""
-    extra = {"env": env, "secret": secret}
-    return Field(default=default, description=f"{description} Set by {env}.", json_schema_extra=extra)
-
-
-def setting_variable(resource: type[ConfigurableResource], field: str) -> tuple[str, bool]:
-    """The environment variable that sets a resource field, and whether it is a secret (bound with ``EnvVar``)."""
-    extra = resource.model_fields[field].json_schema_extra
-    if not isinstance(extra, dict) or not isinstance(extra.get("env"), str):
-        raise TypeError(f"{resource.__name__}.{field} names no environment variable; declare it with _setting()")
-    return str(extra["env"]), bool(extra.get("secret"))
-
-
-class _SettingsResource(ConfigurableResource):
-    """A resource whose fields are settings; ``_values()`` reads them for the plain settings objects."""
-
-    def _values(self) -> dict[str, Any]:
-        values: dict[str, Any] = {}
-        for name in type(self).model_fields:
-            value = getattr(self, name)
-            if isinstance(value, EnvVar):
-                # Dagster resolves EnvVar only for a run (or a sensor tick); read directly, the field holds the
-                # variable's name, and using it as the value would be silently wrong.
-                raise RuntimeError(
-                    f"{type(self).__name__}.{name} is bound to EnvVar({value.env_var_name!r}), which Dagster resolves "
-                    "only inside a run; outside one, use configured_resources()"
-                )
-            values[name] = value
-        return values
-
-
-class PostgresResource(_SettingsResource):
+class PostgresResource(SettingsResource):
     """The pipeline's PostgreSQL database. Migrations run once per process on first use."""
 
-    url: str = _setting(
+    url: str = setting(
         "", "DATABASE_URL", "libpq URL of the pipeline's PostgreSQL (≥ 15, with the vector extension).", secret=True
     )
 
@@ -141,48 +94,48 @@ class PostgresResource(_SettingsResource):
             conn.close()
 
 
-class ConfluenceResource(_SettingsResource):
+class ConfluenceResource(SettingsResource):
     """A Confluence Cloud or Data Center site: where it is, how to log in, how hard to press it."""
 
-    base_url: str = _setting(
+    base_url: str = setting(
         "", "CONFLUENCE_BASE_URL", "Site URL: https://<site>.atlassian.net (Cloud), or with its context path (DC)."
     )
-    deployment: str = _setting("auto", "CONFLUENCE_DEPLOYMENT", "cloud, datacenter, or auto (by host name).")
-    email: str | None = _setting(None, "CONFLUENCE_EMAIL", "Account e-mail for Basic auth with the API token.")
-    api_token: str | None = _setting(None, "CONFLUENCE_API_TOKEN", "Cloud API token (Basic auth).", secret=True)
-    personal_access_token: str | None = _setting(
+    deployment: str = setting("auto", "CONFLUENCE_DEPLOYMENT", "cloud, datacenter, or auto (by host name).")
+    email: str | None = setting(None, "CONFLUENCE_EMAIL", "Account e-mail for Basic auth with the API token.")
+    api_token: str | None = setting(None, "CONFLUENCE_API_TOKEN", "Cloud API token (Basic auth).", secret=True)
+    personal_access_token: str | None = setting(
         None, "CONFLUENCE_PAT", "Data Center personal access token (Bearer auth).", secret=True
     )
-    verify_tls: bool = _setting(True, "CONFLUENCE_VERIFY_TLS", "Verify the server's TLS certificate.")
-    ca_bundle: str | None = _setting(None, "CONFLUENCE_CA_BUNDLE", "CA bundle file to verify against.")
-    connect_timeout_s: float = _setting(10.0, "CONFLUENCE_CONNECT_TIMEOUT_S", "TCP/TLS connect timeout, seconds.")
-    read_timeout_s: float = _setting(60.0, "CONFLUENCE_READ_TIMEOUT_S", "Read timeout per request, seconds.")
-    rate_limit_rps: float = _setting(
+    verify_tls: bool = setting(True, "CONFLUENCE_VERIFY_TLS", "Verify the server's TLS certificate.")
+    ca_bundle: str | None = setting(None, "CONFLUENCE_CA_BUNDLE", "CA bundle file to verify against.")
+    connect_timeout_s: float = setting(10.0, "CONFLUENCE_CONNECT_TIMEOUT_S", "TCP/TLS connect timeout, seconds.")
+    read_timeout_s: float = setting(60.0, "CONFLUENCE_READ_TIMEOUT_S", "Read timeout per request, seconds.")
+    rate_limit_rps: float = setting(
         10.0, "CONFLUENCE_RATE_LIMIT_RPS", "Client-side request rate limit, shared by the process."
     )
-    max_retries: int = _setting(6, "CONFLUENCE_MAX_RETRIES", "Retries after the first attempt (429, 5xx, network).")
-    backoff_base_s: float = _setting(1.0, "CONFLUENCE_BACKOFF_BASE_S", "First back-off wait; doubles per retry.")
-    backoff_max_s: float = _setting(60.0, "CONFLUENCE_BACKOFF_MAX_S", "Longest wait; also caps Retry-After.")
-    timezone: str | None = _setting(
+    max_retries: int = setting(6, "CONFLUENCE_MAX_RETRIES", "Retries after the first attempt (429, 5xx, network).")
+    backoff_base_s: float = setting(1.0, "CONFLUENCE_BACKOFF_BASE_S", "First back-off wait; doubles per retry.")
+    backoff_max_s: float = setting(60.0, "CONFLUENCE_BACKOFF_MAX_S", "Longest wait; also caps Retry-After.")
+    timezone: str | None = setting(
         None, "CONFLUENCE_TIMEZONE", "IANA zone CQL dates are read in, when the server does not say."
     )
-    overlap_minutes: int = _setting(
+    overlap_minutes: int = setting(
         10, "CONFLUENCE_OVERLAP_MINUTES", "How far before the watermark each incremental query starts."
     )
-    list_page_size: int = _setting(200, "CONFLUENCE_LIST_PAGE_SIZE", "Page size of the light change listing.")
-    fetch_batch_size: int = _setting(50, "CONFLUENCE_FETCH_BATCH_SIZE", "Pages fetched with bodies per request.")
-    spaces: str = _setting("", "CONFLUENCE_SPACES", "Comma-separated space keys to sync (empty: all).")
-    exclude_spaces: str = _setting("", "CONFLUENCE_EXCLUDE_SPACES", "Comma-separated space keys to skip.")
-    include_personal_spaces: bool = _setting(
+    list_page_size: int = setting(200, "CONFLUENCE_LIST_PAGE_SIZE", "Page size of the light change listing.")
+    fetch_batch_size: int = setting(50, "CONFLUENCE_FETCH_BATCH_SIZE", "Pages fetched with bodies per request.")
+    spaces: str = setting("", "CONFLUENCE_SPACES", "Comma-separated space keys to sync (empty: all).")
+    exclude_spaces: str = setting("", "CONFLUENCE_EXCLUDE_SPACES", "Comma-separated space keys to skip.")
+    include_personal_spaces: bool = setting(
         False, "CONFLUENCE_INCLUDE_PERSONAL_SPACES", "Also sync personal (~user) spaces."
     )
-    jira_base_url: str | None = _setting(None, "JIRA_BASE_URL", "Jira site, for links from Jira macros.")
+    jira_base_url: str | None = setting(None, "JIRA_BASE_URL", "Jira site, for links from Jira macros.")
 
     def settings(self) -> ConfluenceSettings:
         """The plain settings object the client and the sync take."""
         values = self._values()
-        values["spaces"] = _split(values["spaces"])
-        values["exclude_spaces"] = _split(values["exclude_spaces"])
+        values["spaces"] = split_list(values["spaces"])
+        values["exclude_spaces"] = split_list(values["exclude_spaces"])
         return ConfluenceSettings(**values)
 
     def client(self) -> ConfluenceClient:
@@ -190,26 +143,26 @@ class ConfluenceResource(_SettingsResource):
         return ConfluenceClient(self.settings())
 
 
-class EmbeddingsResource(_SettingsResource):
+class EmbeddingsResource(SettingsResource):
     """The embedding provider: OpenAI (or any OpenAI-compatible server) with a key, else the local offline one."""
 
-    provider: str = _setting(
+    provider: str = setting(
         "auto", "EMBEDDING_PROVIDER", "auto (OpenAI when a key or base URL is set), openai or local."
     )
-    api_key: str | None = _setting(None, "OPENAI_API_KEY", "OpenAI API key.", secret=True)
-    base_url: str | None = _setting(
+    api_key: str | None = setting(None, "OPENAI_API_KEY", "OpenAI API key.", secret=True)
+    base_url: str | None = setting(
         None, "OPENAI_BASE_URL", "API root of an OpenAI-compatible server (may carry credentials).", secret=True
     )
-    organization: str | None = _setting(None, "OPENAI_ORG_ID", "OpenAI organization, for keys of several.")
-    model: str = _setting("text-embedding-3-small", "EMBEDDING_MODEL", "Embedding model of the OpenAI provider.")
-    dimensions: int = _setting(1536, "EMBEDDING_DIMENSIONS", "Vector length of the OpenAI provider.")
-    batch_size: int = _setting(256, "EMBEDDING_BATCH_SIZE", "Most inputs per embeddings request.")
-    max_batch_tokens: int = _setting(250_000, "EMBEDDING_MAX_BATCH_TOKENS", "Most tokens per embeddings request.")
-    max_input_tokens: int = _setting(8191, "EMBEDDING_MAX_INPUT_TOKENS", "Longer inputs are truncated first.")
-    concurrency: int = _setting(4, "EMBEDDING_CONCURRENCY", "Embeddings requests in flight at once.")
-    max_retries: int = _setting(6, "EMBEDDING_MAX_RETRIES", "Retries of a failed request (429, 5xx, network).")
-    timeout_s: float = _setting(60.0, "EMBEDDING_TIMEOUT_S", "Timeout of one embeddings request, seconds.")
-    local_dimensions: int = _setting(384, "EMBEDDING_LOCAL_DIMENSIONS", "Vector length of the local embedder.")
+    organization: str | None = setting(None, "OPENAI_ORG_ID", "OpenAI organization, for keys of several.")
+    model: str = setting("text-embedding-3-small", "EMBEDDING_MODEL", "Embedding model of the OpenAI provider.")
+    dimensions: int = setting(1536, "EMBEDDING_DIMENSIONS", "Vector length of the OpenAI provider.")
+    batch_size: int = setting(256, "EMBEDDING_BATCH_SIZE", "Most inputs per embeddings request.")
+    max_batch_tokens: int = setting(250_000, "EMBEDDING_MAX_BATCH_TOKENS", "Most tokens per embeddings request.")
+    max_input_tokens: int = setting(8191, "EMBEDDING_MAX_INPUT_TOKENS", "Longer inputs are truncated first.")
+    concurrency: int = setting(4, "EMBEDDING_CONCURRENCY", "Embeddings requests in flight at once.")
+    max_retries: int = setting(6, "EMBEDDING_MAX_RETRIES", "Retries of a failed request (429, 5xx, network).")
+    timeout_s: float = setting(60.0, "EMBEDDING_TIMEOUT_S", "Timeout of one embeddings request, seconds.")
+    local_dimensions: int = setting(384, "EMBEDDING_LOCAL_DIMENSIONS", "Vector length of the local embedder.")
 
     def settings(self) -> EmbeddingSettings:
         """The embedding settings.
@@ -226,25 +179,25 @@ class EmbeddingsResource(_SettingsResource):
         return build_provider(self.settings())
 
 
-class PipelineResource(_SettingsResource):
+class PipelineResource(SettingsResource):
     """Batching, parallelism, chunking and vector-index knobs of the stages."""
 
-    batch_size: int = _setting(200, "PIPELINE_BATCH_SIZE", "Rows read and committed per batch in each stage.")
-    workers: int = _setting(0, "PIPELINE_WORKERS", "Processes for conversion and chunking (0: one per core).")
-    embed_batch_size: int = _setting(512, "PIPELINE_EMBED_BATCH_SIZE", "Chunk texts read per embedding batch.")
-    chunk_max_tokens: int = _setting(512, "CHUNK_MAX_TOKENS", "Chunk size bound, in cl100k tokens.")
-    chunk_overlap_tokens: int = _setting(64, "CHUNK_OVERLAP_TOKENS", "Tokens repeated between consecutive chunks.")
-    hnsw_m: int = _setting(16, "VECTOR_HNSW_M", "HNSW links per node, used when a model's index is built.")
-    hnsw_ef_construction: int = _setting(
+    batch_size: int = setting(200, "PIPELINE_BATCH_SIZE", "Rows read and committed per batch in each stage.")
+    workers: int = setting(0, "PIPELINE_WORKERS", "Processes for conversion and chunking (0: one per core).")
+    embed_batch_size: int = setting(512, "PIPELINE_EMBED_BATCH_SIZE", "Chunk texts read per embedding batch.")
+    chunk_max_tokens: int = setting(512, "CHUNK_MAX_TOKENS", "Chunk size bound, in cl100k tokens.")
+    chunk_overlap_tokens: int = setting(64, "CHUNK_OVERLAP_TOKENS", "Tokens repeated between consecutive chunks.")
+    hnsw_m: int = setting(16, "VECTOR_HNSW_M", "HNSW links per node, used when a model's index is built.")
+    hnsw_ef_construction: int = setting(
         64, "VECTOR_HNSW_EF_CONSTRUCTION", "HNSW build candidate list, used when a model's index is built."
     )
-    include_depth: int = _setting(
+    include_depth: int = setting(
         1, "CONVERT_INCLUDE_DEPTH", "Levels of include macros shown inline (deeper includes are links; 0: all links)."
     )
-    include_max_chars: int = _setting(
+    include_max_chars: int = setting(
         20_000, "CONVERT_INCLUDE_MAX_CHARS", "Characters of included Markdown per page, all includes together."
     )
-    list_max_pages: int = _setting(
+    list_max_pages: int = setting(
         200, "CONVERT_LIST_MAX_PAGES", "Pages one children/pagetree/contentbylabel macro lists (images per gallery)."
     )
 
@@ -275,11 +228,11 @@ class PipelineResource(_SettingsResource):
         )
 
 
-class SearchResource(_SettingsResource):
+class SearchResource(SettingsResource):
     """Query-time knobs of hybrid search."""
 
-    rrf_k: int = _setting(RRF_K, "SEARCH_RRF_K", "Reciprocal-rank-fusion constant (small: top ranks dominate).")
-    ef_search: int = _setting(
+    rrf_k: int = setting(RRF_K, "SEARCH_RRF_K", "Reciprocal-rank-fusion constant (small: top ranks dominate).")
+    ef_search: int = setting(
         DEFAULT_EF_SEARCH, "VECTOR_EF_SEARCH", "HNSW search candidate list: higher, better recall, slower."
     )
 
@@ -292,24 +245,24 @@ class SearchResource(_SettingsResource):
         return SearchSettings(**self._values())
 
 
-class MonitoringResource(_SettingsResource):
+class MonitoringResource(SettingsResource):
     """Alerts to a Slack-compatible webhook, and how fresh each space must be."""
 
-    webhook_url: str | None = _setting(
+    webhook_url: str | None = setting(
         None, "ALERT_WEBHOOK_URL", "Slack-compatible incoming webhook for alerts (unset: no alerts).", secret=True
     )
-    ui_url: str | None = _setting(
+    ui_url: str | None = setting(
         None, "ALERT_UI_URL", "Base URL of the Dagster UI, e.g. https://dagster.acme.com, for run links in alerts."
     )
-    slow_sync_minutes: float = _setting(
+    slow_sync_minutes: float = setting(
         15.0, "ALERT_SLOW_SYNC_MINUTES", "Alert when one space's sync run takes longer than this, minutes."
     )
-    failed_pages_percent: float = _setting(
+    failed_pages_percent: float = setting(
         10.0, "ALERT_FAILED_PAGES_PERCENT", "Alert when more than this share of a run's pages failed, percent."
     )
-    timeout_s: float = _setting(5.0, "ALERT_TIMEOUT_S", "Timeout of one post to the alert webhook, seconds.")
-    max_retries: int = _setting(3, "ALERT_MAX_RETRIES", "Retries of an alert post (network errors, 429, 5xx).")
-    freshness_hours: float = _setting(
+    timeout_s: float = setting(5.0, "ALERT_TIMEOUT_S", "Timeout of one post to the alert webhook, seconds.")
+    max_retries: int = setting(3, "ALERT_MAX_RETRIES", "Retries of an alert post (network errors, 429, 5xx).")
+    freshness_hours: float = setting(
         24.0, "FRESHNESS_MAX_AGE_HOURS", "A space not confirmed current for longer than this fails its check, hours."
     )
 
@@ -346,71 +299,71 @@ _PLAY_DEFAULTS = PlaySettings()
 _RAG_DEFAULTS = RagThresholds()
 
 
-class PlaysResource(_SettingsResource):
+class PlaysResource(SettingsResource):
     """Play tracking: the Play pages, the team's time zone, the RAG thresholds, and how patient page writes are."""
 
-    todo_page_id: str = _setting(
+    todo_page_id: str = setting(
         "", "CONFLUENCE_TODO_PAGE_ID", "Page id of Project TODO, the parent of each Play's ToDo List page."
     )
-    play_db_page_id: str = _setting(
+    play_db_page_id: str = setting(
         "", "CONFLUENCE_PLAY_DB_PAGE_ID", "Page id of the Play DB: one table row per Play, written by the aggregation."
     )
-    action_log_page_id: str = _setting(
+    action_log_page_id: str = setting(
         "", "CONFLUENCE_ACTION_LOG_PAGE_ID", "Page id of the Action Log: one table row per action."
     )
-    live_docs: str = _setting(
+    live_docs: str = setting(
         "",
         "CONFLUENCE_PLAY_LIVE_DOCS",
         'JSON object from Play id to the page id of its Live doc, e.g. {"EXT_Desk_D01": "819201"}.',
     )
-    timezone: str = _setting(
+    timezone: str = setting(
         _PLAY_DEFAULTS.timezone,
         "PLAY_TIMEZONE",
         "IANA zone of the team: quarters start at midnight there; log times without an offset are read in it.",
     )
-    rag_activity_target: int = _setting(
+    rag_activity_target: int = setting(
         _RAG_DEFAULTS.activity_target, "PLAY_RAG_ACTIVITY_TARGET", "Activities a Play on pace logs in a quarter."
     )
-    rag_signal_target: int = _setting(
+    rag_signal_target: int = setting(
         _RAG_DEFAULTS.signal_target, "PLAY_RAG_SIGNAL_TARGET", "Signals a Play on pace finds in a quarter."
     )
-    rag_red_below: float = _setting(
+    rag_red_below: float = setting(
         _RAG_DEFAULTS.red_below,
         "PLAY_RAG_RED_BELOW",
         "A Play is Red below this share of the pro-rated activity target (after the grace days).",
     )
-    rag_grace_days: int = _setting(
+    rag_grace_days: int = setting(
         _RAG_DEFAULTS.grace_days, "PLAY_RAG_GRACE_DAYS", "Days at the start of a quarter in which no Play is Red."
     )
-    conflict_retries: int = _setting(
+    conflict_retries: int = setting(
         _PLAY_DEFAULTS.conflict_retries,
         "PLAY_CONFLICT_RETRIES",
         "Re-reads and re-applies of a page write after a 409 (someone saved in between) before giving up.",
     )
-    request_retries: int = _setting(
+    request_retries: int = setting(
         _PLAY_DEFAULTS.request_retries,
         "PLAY_REQUEST_RETRIES",
         "HTTP retries (429, 5xx, network) within one outbox try; the outbox's own tries come on top.",
     )
-    outbox_attempts: int = _setting(
+    outbox_attempts: int = setting(
         _PLAY_DEFAULTS.outbox_attempts,
         "PLAY_OUTBOX_ATTEMPTS",
         "Tries of an outbox write per drain tick before it waits for a later tick.",
     )
-    outbox_backoff_s: float = _setting(
+    outbox_backoff_s: float = setting(
         _PLAY_DEFAULTS.outbox_backoff_s,
         "PLAY_OUTBOX_BACKOFF_S",
         "Wait after the first failed try of an outbox write, seconds; doubles per try.",
     )
-    outbox_requeue_s: float = _setting(
+    outbox_requeue_s: float = setting(
         _PLAY_DEFAULTS.outbox_requeue_s,
         "PLAY_OUTBOX_REQUEUE_S",
         "Wait before a later tick retries a write that failed its tries, seconds; doubles per round.",
     )
-    outbox_requeue_max_s: float = _setting(
+    outbox_requeue_max_s: float = setting(
         _PLAY_DEFAULTS.outbox_requeue_max_s, "PLAY_OUTBOX_REQUEUE_MAX_S", "Longest wait between rounds, seconds."
     )
-    outbox_batch_size: int = _setting(
+    outbox_batch_size: int = setting(
         100, "PLAY_OUTBOX_BATCH_SIZE", "Most outbox page writes one drain (a sensor tick, `events drain`) tries."
     )
 
@@ -450,21 +403,21 @@ class PlaysResource(_SettingsResource):
         return settings
 
 
-class ReconcileResource(_SettingsResource):
+class ReconcileResource(SettingsResource):
     """Deletion reconciliation: when each space is reconciled, and how much one run may delete."""
 
-    strategy: str = _setting(
+    strategy: str = setting(
         "weekly",
         "CONFLUENCE_RECONCILE",
         "weekly (by the weekly schedule), every_sync (also at the end of each ingest run) or on_demand (CLI and UI "
         "only), optionally per space: weekly,ENG=every_sync,HR=on_demand.",
     )
-    max_delete_share: float = _setting(
+    max_delete_share: float = setting(
         0.2,
         "CONFLUENCE_RECONCILE_MAX_DELETE_SHARE",
         "Largest share of a space's stored pages one reconciliation may delete without force (never all of them).",
     )
-    listing_timeout_s: float = _setting(
+    listing_timeout_s: float = setting(
         1800.0, "CONFLUENCE_RECONCILE_TIMEOUT_S", "A page-id listing still running after this long deletes nothing."
     )
 
@@ -535,30 +488,30 @@ class AutomationSettings:
             )
 
 
-class AutomationResource(_SettingsResource):
+class AutomationResource(SettingsResource):
     """The sensors and the weekly schedule: whether they run by default, how often, and when."""
 
-    enabled: bool = _setting(
+    enabled: bool = setting(
         True,
         "PIPELINE_AUTOMATION",
         "The space sensor, the change sensor and the weekly schedule start running by default; false turns all "
         "automation off (each can still be started in the UI).",
     )
-    change_interval_s: int = _setting(
+    change_interval_s: int = setting(
         300, "PIPELINE_CHANGE_SENSOR_INTERVAL_S", "Seconds between ticks of the change sensor (one request a space)."
     )
-    space_interval_s: int = _setting(
+    space_interval_s: int = setting(
         3600, "PIPELINE_SPACE_SENSOR_INTERVAL_S", "Seconds between ticks of the space sensor (lists the spaces)."
     )
-    tick_budget_s: float = _setting(
+    tick_budget_s: float = setting(
         40.0,
         "PIPELINE_SENSOR_TICK_BUDGET_S",
         "Longest a sensor tick polls Confluence (Dagster abandons a tick after 60 s); the rest waits for the next.",
     )
-    weekly_cron: str = _setting(
+    weekly_cron: str = setting(
         "0 18 * * 5", "PIPELINE_WEEKLY_CRON", "Cron of the weekly schedule (deletion reconciliation, then follow-ups)."
     )
-    weekly_timezone: str = _setting(
+    weekly_timezone: str = setting(
         "Asia/Seoul", "PIPELINE_WEEKLY_TIMEZONE", "IANA time zone the weekly schedule's cron is read in."
     )
 
@@ -582,7 +535,7 @@ def automation_settings(environ: Mapping[str, str] | None = None) -> AutomationS
     Raises:
         SettingError: a variable is malformed; ValueError: a value is out of range. Both name the variable.
     """
-    return _bind(AutomationResource, os.environ if environ is None else environ).settings()
+    return bind(AutomationResource, os.environ if environ is None else environ).settings()
 
 
 def default_sensor_status(environ: Mapping[str, str] | None = None) -> DefaultSensorStatus:
@@ -590,21 +543,21 @@ def default_sensor_status(environ: Mapping[str, str] | None = None) -> DefaultSe
     return DefaultSensorStatus.RUNNING if automation_settings(environ).enabled else DefaultSensorStatus.STOPPED
 
 
-class LocalStackResource(_SettingsResource):
+class LocalStackResource(SettingsResource):
     """The embedded local stack of the CLI (PostgreSQL, Dagster home, sandbox). Not part of the code location."""
 
-    home: str | None = _setting(
+    home: str | None = setting(
         None, "CONFLUENCE_PIPELINE_HOME", "Folder of the embedded server's data and the Dagster home (default .local)."
     )
-    dagster_home: str | None = _setting(None, "DAGSTER_HOME", "Dagster instance folder (default <home>/dagster_home).")
-    dagster_pg_url: str | None = _setting(
+    dagster_home: str | None = setting(None, "DAGSTER_HOME", "Dagster instance folder (default <home>/dagster_home).")
+    dagster_pg_url: str | None = setting(
         None, "DAGSTER_PG_URL", "Dagster's storage, postgresql+psycopg2://… (default: from DATABASE_URL).", secret=True
     )
-    sandbox_port: int = _setting(
+    sandbox_port: int = setting(
         DEFAULT_SANDBOX_PORT, "SANDBOX_PORT", "Port of the local Confluence sandbox (demo, dev)."
     )
-    sandbox_pages: int = _setting(500, "SANDBOX_PAGES", "Generated pages of the local sandbox.")
-    sandbox_seed: int = _setting(7, "SANDBOX_SEED", "Seed of the local sandbox's generated corpus.")
+    sandbox_pages: int = setting(500, "SANDBOX_PAGES", "Generated pages of the local sandbox.")
+    sandbox_seed: int = setting(7, "SANDBOX_SEED", "Seed of the local sandbox's generated corpus.")
 
     def settings(self) -> LocalStackSettings:
         """The local stack's settings."""
@@ -620,7 +573,7 @@ class LocalStackResource(_SettingsResource):
         )
 
 
-RESOURCE_CLASSES: tuple[type[_SettingsResource], ...] = (
+RESOURCE_CLASSES: tuple[type[SettingsResource], ...] = (
     PostgresResource,
     ConfluenceResource,
     EmbeddingsResource,
@@ -653,44 +606,6 @@ def secret_values(*resources: ConfigurableResource) -> list[str]:
     return values
 
 
-def _split(value: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in value.split(",") if part.strip())
-
-
-def _field_type(annotation: Any) -> Any:
-    """``int`` for ``int`` and ``int | None``, and so on."""
-    args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
-    return args[0] if args else annotation
-
-
-def _parse(env: str, raw: str, kind: Any) -> Any:
-    if kind is bool:
-        if raw.lower() in _TRUE:
-            return True
-        if raw.lower() in _FALSE:
-            return False
-        raise SettingError(f"{env}={raw!r} is not a boolean; use true or false", setting=env)
-    if kind in (int, float):
-        try:
-            return kind(raw)
-        except ValueError:
-            noun = "an integer" if kind is int else "a number"
-            raise SettingError(f"{env}={raw!r} is not {noun}", setting=env) from None
-    return raw
-
-
-def _bind[R: ConfigurableResource](resource: type[R], environ: Mapping[str, str]) -> R:
-    """The resource with each field whose variable is set bound to it: secrets with EnvVar, the rest by value."""
-    values: dict[str, Any] = {}
-    for name, info in resource.model_fields.items():
-        env, secret = setting_variable(resource, name)
-        raw = environ.get(env, "").strip()
-        if not raw:
-            continue
-        values[name] = EnvVar(env) if secret else _parse(env, raw, _field_type(info.annotation))
-    return resource(**values)
-
-
 def build_resources(environ: Mapping[str, str] | None = None) -> dict[str, ConfigurableResource]:
     """The resources of the code location, bound to ``environ`` (default: this process's environment).
 
@@ -707,15 +622,15 @@ def build_resources(environ: Mapping[str, str] | None = None) -> dict[str, Confi
     """
     env = os.environ if environ is None else environ
     return {
-        "postgres": _bind(PostgresResource, env),
-        "confluence": _bind(ConfluenceResource, env),
-        "embeddings": _bind(EmbeddingsResource, env),
-        "pipeline": _bind(PipelineResource, env),
-        "search": _bind(SearchResource, env),
-        "monitoring": _bind(MonitoringResource, env),
-        "plays": _bind(PlaysResource, env),
-        "reconcile": _bind(ReconcileResource, env),
-        "automation": _bind(AutomationResource, env),
+        "postgres": bind(PostgresResource, env),
+        "confluence": bind(ConfluenceResource, env),
+        "embeddings": bind(EmbeddingsResource, env),
+        "pipeline": bind(PipelineResource, env),
+        "search": bind(SearchResource, env),
+        "monitoring": bind(MonitoringResource, env),
+        "plays": bind(PlaysResource, env),
+        "reconcile": bind(ReconcileResource, env),
+        "automation": bind(AutomationResource, env),
     }
 
 
@@ -753,4 +668,4 @@ def configured_resources(environ: Mapping[str, str] | None = None) -> Configured
     """
     env = os.environ if environ is None else environ
     built = {name: _resolved(resource, env) for name, resource in build_resources(env).items()}
-    return ConfiguredResources(**built, local_stack=_resolved(_bind(LocalStackResource, env), env))  # type: ignore[arg-type]
+    return ConfiguredResources(**built, local_stack=_resolved(bind(LocalStackResource, env), env))  # type: ignore[arg-type]
