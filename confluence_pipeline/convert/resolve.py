@@ -211,7 +211,9 @@ class PageIndex:
             siblings = self._children.get(known.parent_id or "", [])
             self._children[known.parent_id or ""] = [p for p in siblings if p.page_id != page.page_id]
         self._by_id[page.page_id] = page
-        self._by_title.setdefault(_title_key(page.space_key, page.title), page)
+        key = _title_key(page.space_key, page.title)
+        if key not in self._by_title or self._by_title[key].page_id == page.page_id:
+            self._by_title[key] = page
         if page.parent_id:
             self._children.setdefault(page.parent_id, []).append(page)
 

@@ -54,7 +54,16 @@ class Wiki:
             "VALUES ('ENG', 'Engineering', 'global', 'current', '1')"
         )
 
-    def put(self, page_id: str, title: str, body: str, parent: str | None = None, status: str = "current") -> None:
+    def put(
+        self,
+        page_id: str,
+        title: str,
+        body: str,
+        parent: str | None = None,
+        status: str = "current",
+        labels: tuple[str, ...] = (),
+        attachments: tuple[str, ...] = (),
+    ) -> None:
         old = self.pages.get(page_id)
         version = old.version_number + 1 if old else 1
         ancestors = self._ancestors(parent)
@@ -62,9 +71,14 @@ class Wiki:
             page_id=page_id, space_key="ENG", title=title, status=status, version_number=version,
             version_at=T0 + timedelta(minutes=version), version_author=None, created_by=None, created_at=T0,
             parent_id=parent, ancestors=ancestors, path="/" + "".join(f"{a['id']}/" for a in ancestors) + f"{page_id}/",
-            labels=[], attachments=[], web_url=None, jira_keys=[], mentions=[], body_storage=body,
+            labels=sorted(labels), web_url=None, jira_keys=[], mentions=[], body_storage=body,
+            attachments=[
+                {"id": f"att{page_id}-{n}", "title": name, "media_type": "image/png", "size": 1,
+                 "download_url": f"https://files.example.com/{page_id}/{name}"}
+                for n, name in enumerate(attachments)
+            ],
         )  # fmt: skip
-        record.content_hash = content_hash(title, body, [])
+        record.content_hash = content_hash(title, body, record.attachments)
         self.pages[page_id] = record
         with self.conn.transaction():
             store.upsert_pages(self.conn, [record])
@@ -212,3 +226,40 @@ def test_pages_with_and_without_resolved_macros_convert_together_with_the_worker
     result = convert_space(conn, "ENG", StageSettings(workers=2, site_url="https://wiki.example.com"))
     assert result.processed == 74 and result.extra["pages_with_dependencies"] == 1
     assert "zebrafish pager" in wiki.markdown("3") and wiki.markdown("150") == "Plain page 50.\n"
+
+
+def test_labels_attachments_and_the_space_home_are_dependencies_too(wiki: Wiki) -> None:
+    label_list = (
+        '<ac:structured-macro ac:name="contentbylabel"><ac:parameter ac:name="labels">runbook</ac:parameter>'
+        '<ac:parameter ac:name="sort">title</ac:parameter></ac:structured-macro>'
+    )
+    gallery = (
+        '<ac:structured-macro ac:name="gallery"><ac:parameter ac:name="page">'
+        f"{by_title('Photos')}</ac:parameter></ac:structured-macro>"
+    )
+    tree = (
+        '<ac:structured-macro ac:name="pagetree"><ac:parameter ac:name="root">'
+        + by_title("@home")
+        + ("</ac:parameter></ac:structured-macro>")
+    )
+    wiki.put("20", "Runbook index", label_list, parent="1")
+    wiki.put("21", "Photos", "<p>Photos.</p>", parent="1", attachments=("a.png",))
+    wiki.put("22", "Gallery", gallery, parent="1")
+    wiki.put("23", "Map", tree, parent="1")
+    wiki.run()
+    assert wiki.markdown("20") == ""
+    assert wiki.markdown("22") == "![a.png](https://files.example.com/21/a.png)\n"
+    assert "[Runbook index]" in wiki.markdown("23")
+    assert wiki.run() == (0, 0)
+    # A label added to a page: the listing converts again (and the labelled page, whose row changed, does not).
+    wiki.put("2", "On-call procedure", ONCALL, parent="1", labels=("runbook",))
+    assert wiki.run()[0] == 1
+    assert wiki.markdown("20") == "- [On-call procedure](https://wiki.example.com/display/ENG/On-call+procedure)\n"
+    # An attachment added to the other page: the gallery converts again (and so does the page itself).
+    wiki.put("21", "Photos", "<p>Photos.</p>", parent="1", attachments=("a.png", "b.png"))
+    assert wiki.run()[0] == 2
+    assert "b.png" in wiki.markdown("22")
+    # A new top-level page under the home: the page tree converts again.
+    wiki.put("24", "Newcomer", "<p>Hi.</p>", parent="1")
+    converted, _ = wiki.run()
+    assert converted == 2 and "[Newcomer]" in wiki.markdown("23")
