@@ -22,46 +22,44 @@ CREATE INDEX pages_parent_idx ON pages (parent_id) WHERE status = 'current';
 -- The state of one dependency now: what the Markdown shows of it, or 'missing'. One definition, used both when a
 -- page is converted (the seen state) and when staleness is checked, so the two can never disagree.
 CREATE FUNCTION conversion_dependency_state(dep_kind text, dep_target text) RETURNS text
-LANGUAGE plpgsql STABLE AS $$
--- PL/pgSQL rather than SQL: its plans are cached per session, so checking thousands of edges on an idle run costs
--- an index probe each, not a planner pass each.
-DECLARE
-    state text;
-    root_path text;
-BEGIN
-    IF dep_kind = 'page' THEN
-        SELECT p.page_id || ':' || p.content_hash || ':' || COALESCE(p.parent_id, '') INTO state FROM pages p
-        WHERE p.status = 'current' AND p.space_key = split_part(dep_target, ':', 1)
-          AND lower(p.title) = lower(substr(dep_target, strpos(dep_target, ':') + 1))
-        ORDER BY p.page_id LIMIT 1;
-    ELSIF dep_kind = 'page-id' THEN
-        SELECT p.content_hash || ':' || COALESCE(p.parent_id, '') INTO state FROM pages p
-        WHERE p.page_id = dep_target AND p.status = 'current';
-    ELSIF dep_kind IN ('tree', 'tree-modified') THEN
-        SELECT r.path INTO root_path FROM pages r WHERE r.page_id = dep_target;
-        IF root_path IS NOT NULL THEN
-            -- Descendants: paths that start with the root's ("/1/2/" up to "/1/20" in byte order: an index range).
+LANGUAGE sql STABLE AS $$
+    SELECT COALESCE(CASE dep_kind
+        WHEN 'page' THEN (
+            SELECT p.page_id || ':' || p.content_hash || ':' || COALESCE(p.parent_id, '') FROM pages p
+            WHERE p.status = 'current' AND p.space_key = split_part(dep_target, ':', 1)
+              AND lower(p.title) = lower(substr(dep_target, strpos(dep_target, ':') + 1))
+            ORDER BY p.page_id LIMIT 1)
+        WHEN 'page-id' THEN (
+            SELECT p.content_hash || ':' || COALESCE(p.parent_id, '') FROM pages p
+            WHERE p.page_id = dep_target AND p.status = 'current')
+        WHEN 'tree' THEN (
             SELECT md5(COALESCE(string_agg(d.page_id || '|' || d.title || '|' || COALESCE(d.parent_id, '') || '|'
                                            || COALESCE(d.metadata ->> 'position', '') || '|'
-                                           || COALESCE(d.created_at::text, '')
-                                           || CASE WHEN dep_kind = 'tree-modified' THEN '|' || d.version_at::text
-                                                   ELSE '' END,
-                                           E'\n' ORDER BY d.page_id), '')) INTO state
-            FROM pages d
-            WHERE d.path ~>=~ root_path AND d.path ~<~ (left(root_path, -1) || '0') AND d.page_id <> dep_target
-              AND d.status = 'current';
-        END IF;
-    ELSIF dep_kind = 'label' THEN
-        SELECT md5(COALESCE(string_agg(p.page_id || '|' || p.title || '|' || p.space_key || '|' || p.version_at::text
-                                       || '|' || COALESCE(p.created_at::text, ''), E'\n' ORDER BY p.page_id), ''))
-        INTO state FROM pages p WHERE p.status = 'current' AND p.labels @> ARRAY[dep_target];
-    ELSIF dep_kind = 'attachments' THEN
-        SELECT md5(p.attachments::text) INTO state FROM pages p WHERE p.page_id = dep_target AND p.status = 'current';
-    ELSIF dep_kind = 'home' THEN
-        SELECT s.homepage_id INTO state FROM spaces s WHERE s.space_key = dep_target;
-    END IF;
-    RETURN COALESCE(state, 'missing');
-END
+                                           || COALESCE(d.created_at::text, ''), E'\n' ORDER BY d.page_id), ''))
+            FROM pages r JOIN pages d
+              -- descendants: paths that start with the root's ("/1/2/" … "/1/20" in byte order, index-friendly)
+              ON d.path ~>=~ r.path AND d.path ~<~ (left(r.path, -1) || '0') AND d.page_id <> r.page_id
+                 AND d.status = 'current'
+            WHERE r.page_id = dep_target)
+        WHEN 'tree-modified' THEN (
+            SELECT md5(COALESCE(string_agg(d.page_id || '|' || d.title || '|' || COALESCE(d.parent_id, '') || '|'
+                                           || COALESCE(d.metadata ->> 'position', '') || '|'
+                                           || COALESCE(d.created_at::text, '') || '|' || d.version_at::text,
+                                           E'\n' ORDER BY d.page_id), ''))
+            FROM pages r JOIN pages d
+              -- descendants: paths that start with the root's ("/1/2/" … "/1/20" in byte order, index-friendly)
+              ON d.path ~>=~ r.path AND d.path ~<~ (left(r.path, -1) || '0') AND d.page_id <> r.page_id
+                 AND d.status = 'current'
+            WHERE r.page_id = dep_target)
+        WHEN 'label' THEN (
+            SELECT md5(COALESCE(string_agg(p.page_id || '|' || p.title || '|' || p.space_key || '|'
+                                           || p.version_at::text || '|' || COALESCE(p.created_at::text, ''),
+                                           E'\n' ORDER BY p.page_id), ''))
+            FROM pages p WHERE p.status = 'current' AND p.labels @> ARRAY[dep_target])
+        WHEN 'attachments' THEN (
+            SELECT md5(p.attachments::text) FROM pages p WHERE p.page_id = dep_target AND p.status = 'current')
+        WHEN 'home' THEN (SELECT s.homepage_id FROM spaces s WHERE s.space_key = dep_target)
+    END, 'missing')
 $$;
 
 -- What chunks are embedded and indexed as (confluence_pipeline.convert.reader.READER_TEXT_VERSION): 1, the chunk
