@@ -54,6 +54,13 @@ def _add_serve(commands: Any) -> argparse.ArgumentParser:
         help="Context path (Cloud: /wiki; Data Center: none unless given, e.g. /confluence).",
     )
     serve.add_argument("--no-fixtures", action="store_true", help="Leave out the bundled real pages (space QM).")
+    serve.add_argument(
+        "--profile",
+        choices=("synthetic", "real"),
+        default="synthetic",
+        help="Page bodies: synthetic (generated, ~4 KB) or real (built from the real pages, ~16 KB; spaces ENG, "
+        "OPS, DATA, HR only). Default: synthetic.",
+    )
     serve.add_argument("--log-requests", action="store_true", help="Print one line per request to stderr.")
     serve.set_defaults(func=serve_command)
     return serve
@@ -75,6 +82,7 @@ def serve_command(args: argparse.Namespace) -> int:
         flavor=args.flavor,
         include_fixtures=not args.no_fixtures,
         timezone=args.timezone,
+        profile=args.profile,
     )
     server = SandboxServer(
         corpus,

@@ -39,7 +39,7 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from confluence_sandbox import bodies
+from confluence_sandbox import bodies, real_bodies
 from confluence_sandbox.fixtures import load_fixture_pages
 from confluence_sandbox.topics import (
     SPACE_TOPICS,
@@ -55,6 +55,10 @@ EPOCH_MS = int(EPOCH.timestamp() * 1000)
 _DAY_MS = 86_400_000
 _SPAN_MS = 420 * _DAY_MS
 FLAVORS = ("cloud", "dc")
+# ``synthetic``: the generated bodies (about 4 KB, 5 chunks a page). ``real``: bodies built from the bundled real
+# pages (about 16 KB, 12 chunks a page; see :mod:`confluence_sandbox.real_bodies`) in the four team spaces, for
+# benchmarks that must weigh what real pages weigh.
+PROFILES = ("synthetic", "real")
 STATUSES = ("current", "archived", "trashed")
 
 # Marker values of Page.topic for pages that are not topic pages.
@@ -335,9 +339,12 @@ def plain_text(storage: str, limit: int | None = None) -> str:
 class Corpus:
     """The sandbox's content. Reads and writes go through :attr:`lock` (an ``RLock``) when threads share it."""
 
-    def __init__(self, *, seed: int, flavor: str, timezone: str) -> None:
+    def __init__(self, *, seed: int, flavor: str, timezone: str, profile: str = "synthetic") -> None:
         if flavor not in FLAVORS:
             raise ValueError(f"flavor must be one of {FLAVORS}, not {flavor!r}")
+        if profile not in PROFILES:
+            raise ValueError(f"profile must be one of {PROFILES}, not {profile!r}")
+        self.profile = profile
         ZoneInfo(timezone)  # fail early on an unknown zone
         self.seed = seed
         self.flavor = flavor
@@ -509,6 +516,8 @@ class Corpus:
             )
         topic = TOPICS[page.topic]
         subject = _subjects(topic)[page.subject]
+        if self.profile == "real":
+            return real_bodies.render_real_body(self.seed, page.id, page.title, _code_term(subject, page.ordinal))
         variant = topic.variants[page.variant]
         parent = self._pages.get(page.parent_id) if page.parent_id is not None else None
         home = self.space_home(page.space_key)
@@ -1276,6 +1285,7 @@ def generate_corpus(
     flavor: str = "cloud",
     include_fixtures: bool = True,
     timezone: str = "UTC",
+    profile: str = "synthetic",
 ) -> Corpus:
     """Generate the sandbox corpus.
 
@@ -1287,15 +1297,21 @@ def generate_corpus(
         flavor: ``cloud`` or ``dc`` (decides user mentions in bodies and attachment links).
         include_fixtures: Include the bundled real pages in space ``QM``.
         timezone: The site's time zone (an IANA name); the server reads CQL dates in it by default.
+        profile: ``synthetic`` (generated bodies, every space) or ``real`` (real-size bodies built from the bundled
+            real pages, in the four current team spaces only: no fixture space, personal or archived space).
 
     Returns:
         The corpus.
     """
     if pages < 0:
         raise ValueError("pages must be >= 0")
-    corpus = Corpus(seed=seed, flavor=flavor, timezone=timezone)
+    corpus = Corpus(seed=seed, flavor=flavor, timezone=timezone, profile=profile)
     rng = Random(f"corpus:{seed}")
     space_defs = list(_SPACE_DEFS)
+    if profile == "real":
+        # Real-size bodies come from the real pages themselves; serving those again as space QM adds nothing.
+        include_fixtures = False
+        space_defs = [d for d in space_defs if d[2] == "global" and d[3] == "current"]
     if include_fixtures:
         space_defs.insert(4, _QM_DEF)
     for i, (key, name, kind, status, description, _w, jira, korean) in enumerate(space_defs):
@@ -1315,7 +1331,7 @@ def generate_corpus(
     if include_fixtures:
         fixture_count = _add_fixtures(corpus, rng)
     generated = max(0, pages - fixture_count)
-    gen_defs = [d for d in _SPACE_DEFS]
+    gen_defs = [d for d in space_defs if d[0] != "QM"]
     budgets = _allocate(generated, [d[5] for d in gen_defs])
     combos = _ComboAllocator(Random(f"combos:{seed}"))
     plans: list[tuple[str, list[_Plan]]] = []
