@@ -32,14 +32,13 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from benchmarks.harness import fresh_database
 from confluence_pipeline.defs.resources import configured_resources
 from confluence_pipeline.embed.local import LocalEmbedder
 from confluence_pipeline.search import SearchFilters, SearchSettings, search
@@ -171,34 +170,6 @@ def _collect_chunks(settings: BenchSettings, corpus: Any, total_pages: int) -> l
 
 
 # --- database -------------------------------------------------------------------------------------------------------
-
-
-@contextmanager
-def fresh_database(server_url: str, prefix: str = "bench_search", *, keep: bool = False) -> Iterator[str]:
-    """Create and migrate an empty database on the server of ``server_url``; yield its URL; drop it afterwards.
-
-    Args:
-        server_url: any database URL on the server to use.
-        prefix: start of the new database's name.
-        keep: leave the database in place (its URL is printed) to look at it afterwards.
-    """
-    from confluence_pipeline.store.migrate import apply_migrations
-
-    params = conninfo_to_dict(server_url)
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    admin = make_conninfo(**{**params, "dbname": "postgres"})
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_conninfo(**{**params, "dbname": name})
-    try:
-        apply_migrations(url)
-        yield url
-    finally:
-        if keep:
-            print(f"kept the database: {url}")
-        else:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _insert_pages(conn: psycopg.Connection, corpus: Any, documents: list[tuple[str, str, list[Any]]]) -> None:
