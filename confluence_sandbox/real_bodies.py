@@ -9,8 +9,8 @@ pipeline about three times. Here every page body is built from the real pages th
 * the base is cut into sections at its top-level headings; some sections are swapped for sections of other real
   pages, and the length is scaled by a log-normal factor (median 1) by appending sections of other pages or
   dropping trailing ones;
-* digit runs in the text (not in markup) are replaced with others of the same length, and an opening paragraph
-  names the page's title and code, so that no two pages hold the same text.
+* digit runs in the text (not in markup, CDATA or entity references) are replaced with others of the same length,
+  and an opening paragraph names the page's title and code, so that no two pages hold the same text.
 
 Bodies depend only on ``(seed, page id)`` and the page's title and code; nothing is stored per page.
 """
@@ -39,13 +39,48 @@ _SWAP_SHARE = 0.3
 
 @dataclass(frozen=True, slots=True)
 class _Section:
-    """A top-level heading and the blocks under it (or the blocks before the first heading)."""
+    """A top-level heading and the blocks under it (or the blocks before the first heading).
 
-    markup: str
+    The markup is kept cut around the digit runs of its text, so that a page's variation costs a join, not a parse:
+    ``markup == texts[0] + digits[0] + texts[1] + …`` with ``digits[i]`` the length of the i-th run.
+    """
 
-    @property
-    def size(self) -> int:
-        return len(self.markup)
+    texts: tuple[str, ...]
+    digits: tuple[int, ...]
+    size: int
+
+    @classmethod
+    def of(cls, markup: str) -> _Section:
+        """Cut ``markup`` around the digit runs of its text (never those in tags, CDATA or entity references)."""
+        texts: list[str] = []
+        digits: list[int] = []
+        current: list[str] = []
+        position = 0
+        for match in [*_TOKEN.finditer(markup), None]:
+            segment = markup[position : match.start() if match else len(markup)]
+            last = 0
+            for run in _DIGITS.finditer(segment):
+                if run.group().startswith("&"):
+                    continue
+                current.append(segment[last : run.start()])
+                texts.append("".join(current))
+                current = []
+                digits.append(len(run.group()))
+                last = run.end()
+            current.append(segment[last:])
+            if match is not None:
+                current.append(match.group())
+                position = match.end()
+        texts.append("".join(current))
+        return cls(tuple(texts), tuple(digits), len(markup))
+
+    def render(self, rng: Random) -> str:
+        """The markup with every digit run of its text replaced by random digits of the same length."""
+        out = [self.texts[0]]
+        for length, text in zip(self.digits, self.texts[1:], strict=True):
+            out.append(str(rng.randrange(10**length)).zfill(length))
+            out.append(text)
+        return "".join(out)
 
 
 def _top_level_blocks(storage: str) -> list[str]:
@@ -81,32 +116,13 @@ def _sections(storage: str) -> tuple[_Section, ...]:
         if match and match.group(2) and _HEADING.fullmatch(match.group(2)) and sections[-1]:
             sections.append([])
         sections[-1].append(block)
-    return tuple(_Section("".join(parts)) for parts in sections if parts)
+    return tuple(_Section.of("".join(parts)) for parts in sections if parts)
 
 
 @cache
 def _library() -> tuple[tuple[_Section, ...], ...]:
     """The real pages, each as its sections (loaded once per process)."""
     return tuple(_sections(page.storage) for page in sorted(load_fixture_pages(), key=lambda p: p.id))
-
-
-def _other_digits(run: str, rng: Random) -> str:
-    if run.startswith("&"):
-        return run
-    return str(rng.randrange(10 ** len(run))).zfill(len(run))
-
-
-def _vary_digits(markup: str, rng: Random) -> str:
-    """Replace digit runs in text (never in tags, attributes or CDATA) with others of the same length."""
-    out: list[str] = []
-    position = 0
-    for match in _TOKEN.finditer(markup):
-        text = markup[position : match.start()]
-        out.append(_DIGITS.sub(lambda m: _other_digits(m.group(), rng), text))
-        out.append(match.group())
-        position = match.end()
-    out.append(markup[position:])
-    return "".join(out)
 
 
 def render_real_body(seed: int, page_id: int, title: str, code: str) -> str:
@@ -141,10 +157,10 @@ def render_real_body(seed: int, page_id: int, title: str, code: str) -> str:
     while size > target and len(sections) > 1 and size - sections[-1].size >= target * 0.8:
         size -= sections.pop().size
     opening = f"<p><strong>{escape(title, quote=False)}</strong> ({escape(code, quote=False)})</p>"
-    return opening + _vary_digits("".join(s.markup for s in sections), rng)
+    return opening + "".join(section.render(rng) for section in sections)
 
 
 def library_summary() -> dict[str, float]:
     """Sizes of the real pages the bodies come from: pages, average and largest storage size in KB."""
-    sizes = [sum(len(s.markup.encode()) for s in page) for page in _library()]
+    sizes = [sum(len("".join(s.texts).encode()) for s in page) for page in _library()]
     return {"pages": len(sizes), "avg_kb": sum(sizes) / len(sizes) / 1024, "max_kb": max(sizes) / 1024}

@@ -88,10 +88,11 @@ def fts_document(text: str) -> str:
     """The text to feed ``to_tsvector('simple', …)`` for a chunk."""
     out: list[str] = []
     for word in _TOKEN.findall(text.lower()):
-        if _HANGUL.search(word):
-            out.extend(_expand(word))
-        else:
+        # Most words are ASCII, and str.isascii is far cheaper than a regex search: only the others can hold Hangul.
+        if word.isascii() or not _HANGUL.search(word):
             out.append(word)
+        else:
+            out.extend(_expand(word))
     return " ".join(out)
 
 
