@@ -33,10 +33,10 @@ from confluence_pipeline.cli.common import local_database
 PHASES = ("sync", "markdown", "chunks", "embeddings")
 
 
-def _timed_phase(phases: dict[str, float], name: str, fn: Callable[[], Any]) -> Any:
+def _timed_phase(phases: dict[str, float], name: str, fn: Callable[..., Any], *args: Any) -> Any:
     started = time.monotonic()
     try:
-        return fn()
+        return fn(*args)
     finally:
         phases[name] += time.monotonic() - started
 
@@ -48,33 +48,34 @@ def _run_pipeline(db_url: str) -> dict[str, Any]:
     from confluence_pipeline.stages import chunk_space, convert_space, embed_space
     from confluence_pipeline.store import pages as page_store
     from confluence_pipeline.store.db import connect
+    from confluence_pipeline.store.documents import one_index_build
 
     # The settings a run would use: the code location's resources, bound to this worker's environment.
     resources = configured_resources()
     confluence = resources.confluence
-    stage_settings = resources.pipeline.settings(confluence.settings())
+    settings = resources.pipeline.settings(confluence.settings())
     provider = resources.embeddings.build()
     phases = dict.fromkeys(PHASES, 0.0)
     totals = {"pages_written": 0, "pages_converted": 0, "chunks": 0, "texts_embedded": 0, "requests": 0}
     started = time.monotonic()
-    with connect(db_url, autocommit=True) as conn:
+    with connect(db_url, autocommit=True) as conn, connect(db_url, autocommit=True) as index_conn:
         client = confluence.client()
         spaces = discover_spaces(client)
         with conn.transaction():
             for space in spaces:
                 page_store.upsert_space(conn, space)
-        for space in spaces:
-            key = space.key
-            totals["pages_written"] += _timed_phase(phases, "sync", lambda k=key: sync_space(conn, client, k)).written
-            totals["pages_converted"] += _timed_phase(
-                phases, "markdown", lambda k=key: convert_space(conn, k, stage_settings)
-            ).processed
-            totals["chunks"] += _timed_phase(
-                phases, "chunks", lambda k=key: chunk_space(conn, k, stage_settings)
-            ).written
-            totals["texts_embedded"] += _timed_phase(
-                phases, "embeddings", lambda k=key: embed_space(conn, k, [provider], stage_settings)
-            ).processed
+        # As `materialize --all` does: the spaces' large loads leave the HNSW index to one build after the last.
+        with one_index_build(index_conn, provider.model, provider.dimensions, settings.hnsw):
+            for space in spaces:
+                key = space.key
+                totals["pages_written"] += _timed_phase(phases, "sync", sync_space, conn, client, key).written
+                converted = _timed_phase(phases, "markdown", convert_space, conn, key, settings)
+                totals["pages_converted"] += converted.processed
+                totals["chunks"] += _timed_phase(phases, "chunks", chunk_space, conn, key, settings).written
+                embedded = _timed_phase(phases, "embeddings", embed_space, conn, key, [provider], settings)
+                totals["texts_embedded"] += embedded.processed
+            index_started = time.monotonic()
+        phases["vector index"] = time.monotonic() - index_started
         totals["requests"] = client.stats.requests
     return {"seconds": time.monotonic() - started, "phases": phases, **totals, "embedding_model": provider.model}
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from confluence_pipeline import localstack
@@ -78,7 +79,11 @@ def register_spaces() -> list[str]:
 def materialize_spaces(
     keys: Sequence[str], *, tags: dict[str, str], log_level: str = "INFO"
 ) -> dict[str, dict[str, Any]]:
-    """Materialize every ingest asset for each space through the Dagster instance (runs show in the UI)."""
+    """Materialize every ingest asset for each space through the Dagster instance (runs show in the UI).
+
+    The spaces' large embedding loads leave the vector index to one build after the last space (see
+    :func:`_one_vector_index_build`).
+    """
     from dagster import DagsterInstance, materialize
 
     from confluence_pipeline.defs.ingest.assets import ingest_assets
@@ -86,22 +91,47 @@ def materialize_spaces(
 
     instance = DagsterInstance.get()
     outcome: dict[str, dict[str, Any]] = {}
-    for key in keys:
-        result = materialize(
-            ingest_assets,
-            partition_key=key,
-            instance=instance,
-            resources=build_resources(os.environ),
-            tags=tags,
-            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-        )
-        print(f"  {key}: run {result.run_id} {'succeeded' if result.success else 'failed'}")
-        per_asset: dict[str, Any] = {"run_id": result.run_id}
-        for asset_def in ingest_assets:
-            for mat in result.asset_materializations_for_node(asset_def.op.name):
-                per_asset[mat.asset_key.to_user_string()] = {k: v.value for k, v in mat.metadata.items()}
-        outcome[key] = per_asset
+    with _one_vector_index_build(len(keys)):
+        for key in keys:
+            result = materialize(
+                ingest_assets,
+                partition_key=key,
+                instance=instance,
+                resources=build_resources(os.environ),
+                tags=tags,
+                run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+            )
+            print(f"  {key}: run {result.run_id} {'succeeded' if result.success else 'failed'}")
+            per_asset: dict[str, Any] = {"run_id": result.run_id}
+            for asset_def in ingest_assets:
+                for mat in result.asset_materializations_for_node(asset_def.op.name):
+                    per_asset[mat.asset_key.to_user_string()] = {k: v.value for k, v in mat.metadata.items()}
+            outcome[key] = per_asset
     return outcome
+
+
+@contextmanager
+def _one_vector_index_build(spaces: int) -> Iterator[None]:
+    """Around several spaces' runs, one HNSW build at the end instead of a rebuild per large space.
+
+    Runs one after another would each drop and rebuild the index over everything loaded so far when their own load
+    is large (the first sync of a site: every space); see
+    :func:`~confluence_pipeline.store.documents.one_index_build`.
+    """
+    from confluence_pipeline.embed.base import EmbeddingError
+    from confluence_pipeline.store import documents as docs
+
+    configured = resources()
+    try:
+        provider = configured.embeddings.build()
+    except EmbeddingError:
+        provider = None  # the runs' embedding step reports what to fix
+    if spaces < 2 or provider is None:
+        yield
+        return
+    hnsw = configured.pipeline.settings().hnsw
+    with configured.postgres.connect() as conn, docs.one_index_build(conn, provider.model, provider.dimensions, hnsw):
+        yield
 
 
 def search_provider(conn: Any, settings: EmbeddingSettings) -> EmbeddingProvider | None:
