@@ -90,6 +90,9 @@ def materialize_spaces(
     from confluence_pipeline.defs.resources import build_resources
 
     instance = DagsterInstance.get()
+    # dagster-postgres opens a new connection for every event it stores (about 170 per run here, 1.3 s): this
+    # process runs run after run, so let its storage keep connections, as the webserver's does (no time limit).
+    instance.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=10)
     outcome: dict[str, dict[str, Any]] = {}
     with _one_vector_index_build(len(keys)):
         for key in keys:

@@ -164,6 +164,9 @@ class ConfluenceResource(_SettingsResource):
     overlap_minutes: int = _setting(
         10, "CONFLUENCE_OVERLAP_MINUTES", "How far before the watermark each incremental query starts."
     )
+    space_refresh_hours: float = _setting(
+        24.0, "CONFLUENCE_SPACE_REFRESH_HOURS", "Hours before a space's metadata is fetched again (0: every run)."
+    )
     list_page_size: int = _setting(200, "CONFLUENCE_LIST_PAGE_SIZE", "Page size of the light change listing.")
     fetch_batch_size: int = _setting(50, "CONFLUENCE_FETCH_BATCH_SIZE", "Pages fetched with bodies per request.")
     spaces: str = _setting("", "CONFLUENCE_SPACES", "Comma-separated space keys to sync (empty: all).")
