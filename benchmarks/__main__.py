@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-convert", action="store_true", help="skip the converter benchmark")
     parser.add_argument("--no-search", action="store_true", help="skip the search benchmark (100k chunks)")
+    parser.add_argument("--no-freshness", action="store_true", help="skip the edit-to-search latency (daemon)")
     return full_sync.main(parser.parse_args(argv))
 
 

@@ -219,6 +219,11 @@ def main(args: argparse.Namespace) -> int:
         peaks = ", ".join(f"{r['corpus']['pages']:,} pages: {r['e2e']['peak_rss_mb']} MB end to end, "
                           f"{r['in_process']['peak_rss_mb']} MB in process" for r in reports)  # fmt: skip
         print(f"\npeak RSS by size:     {peaks}")
+    if not args.no_freshness:
+        from benchmarks import freshness
+
+        freshness.print_figures(freshness.measure(400, args.seed))
+        sys.stdout.flush()
     if not args.no_convert:
         from benchmarks import convert_speed
 
