@@ -1,11 +1,17 @@
-"""``make bench``: throughput, refresh cost and peak memory of the pipeline against the local sandbox.
+"""``make bench``: the full sync of a real-size corpus, end to end through Dagster and in process, against a baseline.
 
-For each corpus size the sandbox runs in a process of its own (so its memory is not counted) and the pipeline in
-another, on a fresh database of the embedded server, with the local embedder: list → fetch → Markdown → chunks →
-embeddings → Postgres, space after space. A sampler thread records the peak resident memory of the pipeline process
-and its worker processes. Then it measures a refresh with nothing changed and one with 1% of pages edited, counting
-Confluence requests through the sandbox's ``/_sandbox/stats``. Figures are printed, never asserted: timing targets
-do not belong in tests.
+For each corpus size the sandbox serves the ``real`` profile (bodies built from the real Cloud pages: about 16 KB
+and 12 chunks a page) in a process of its own, behind a server rate limit (10 requests/s by default, like the
+issue's set-up), with the local embedder. On fresh databases of the embedded server, in worker processes:
+
+1. **end to end through the Dagster instance**: ``confluence-pipeline materialize --all`` (see
+   :mod:`benchmarks.through_dagster`), then the same command again with nothing changed (the idle run's requests);
+2. **in process**: the plain stage functions, as the assets call them, with a phase breakdown;
+   then 1% of the pages edited and synced again;
+3. **the baseline**: the best peer loader's method on the same sandbox (:mod:`benchmarks.baseline`).
+
+A sampler thread records the peak resident memory of each worker and its children; the sandbox counts the
+requests (``/_sandbox/stats``). Figures are printed, never asserted: timing targets do not belong in tests.
 """
 
 from __future__ import annotations
@@ -13,92 +19,63 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
-import threading
+import tempfile
 import time
-import urllib.request
-import uuid
+from collections.abc import Callable
 from typing import Any
 
-import psutil
+import psycopg
 
+from benchmarks.harness import PeakMemory, Sandbox, fresh_database, run_worker, sandbox_env, start_sandbox
 from confluence_pipeline.cli.common import local_database
 
-
-class PeakMemory:
-    """Samples the resident memory of this process tree every 50 ms and keeps the peak."""
-
-    def __init__(self) -> None:
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        me = psutil.Process()
-        while not self._stop.is_set():
-            total = 0
-            for proc in [me, *me.children(recursive=True)]:
-                try:
-                    total += proc.memory_info().rss
-                except psutil.Error:
-                    continue
-            self.peak = max(self.peak, total)
-            self._stop.wait(0.05)
-
-    def __enter__(self) -> PeakMemory:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+PHASES = ("sync", "markdown", "chunks", "embeddings")
 
 
-def _admin(base: str, path: str, payload: dict[str, Any] | None = None) -> Any:
-    data = json.dumps(payload).encode() if payload is not None else None
-    request = urllib.request.Request(base + path, data=data, method="POST" if data is not None else "GET")
-    request.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read() or b"null")
+def _timed_phase(phases: dict[str, float], name: str, fn: Callable[..., Any], *args: Any) -> Any:
+    started = time.monotonic()
+    try:
+        return fn(*args)
+    finally:
+        phases[name] += time.monotonic() - started
 
 
 def _run_pipeline(db_url: str) -> dict[str, Any]:
-    """Sync every space end to end with plain stage functions; returns counts, seconds and request counts."""
+    """Sync every space end to end with the plain stage functions; returns counts, seconds and request counts."""
     from confluence_pipeline.confluence.sync import discover_spaces, sync_space
     from confluence_pipeline.defs.resources import configured_resources
     from confluence_pipeline.stages import chunk_space, convert_space, embed_space
     from confluence_pipeline.store import pages as page_store
     from confluence_pipeline.store.db import connect
+    from confluence_pipeline.store.documents import one_index_build
 
     # The settings a run would use: the code location's resources, bound to this worker's environment.
     resources = configured_resources()
     confluence = resources.confluence
-    stage_settings = resources.pipeline.settings(confluence.settings())
+    settings = resources.pipeline.settings(confluence.settings())
     provider = resources.embeddings.build()
-    phases = {"sync": 0.0, "markdown": 0.0, "chunks": 0.0, "embeddings": 0.0}
+    phases = dict.fromkeys(PHASES, 0.0)
     totals = {"pages_written": 0, "pages_converted": 0, "chunks": 0, "texts_embedded": 0, "requests": 0}
     started = time.monotonic()
-    with connect(db_url, autocommit=True) as conn:
+    with connect(db_url, autocommit=True) as conn, connect(db_url, autocommit=True) as index_conn:
         client = confluence.client()
         spaces = discover_spaces(client)
         with conn.transaction():
             for space in spaces:
                 page_store.upsert_space(conn, space)
-        for space in spaces:
-            t = time.monotonic()
-            result = sync_space(conn, client, space.key)
-            phases["sync"] += time.monotonic() - t
-            totals["pages_written"] += result.written
-            t = time.monotonic()
-            totals["pages_converted"] += convert_space(conn, space.key, stage_settings).processed
-            phases["markdown"] += time.monotonic() - t
-            t = time.monotonic()
-            totals["chunks"] += chunk_space(conn, space.key, stage_settings).written
-            phases["chunks"] += time.monotonic() - t
-            t = time.monotonic()
-            totals["texts_embedded"] += embed_space(conn, space.key, [provider], stage_settings).processed
-            phases["embeddings"] += time.monotonic() - t
+        # As `materialize --all` does: the spaces' large loads leave the HNSW index to one build after the last.
+        with one_index_build(index_conn, provider.model, provider.dimensions, settings.hnsw):
+            for space in spaces:
+                key = space.key
+                totals["pages_written"] += _timed_phase(phases, "sync", sync_space, conn, client, key).written
+                converted = _timed_phase(phases, "markdown", convert_space, conn, key, settings)
+                totals["pages_converted"] += converted.processed
+                totals["chunks"] += _timed_phase(phases, "chunks", chunk_space, conn, key, settings).written
+                embedded = _timed_phase(phases, "embeddings", embed_space, conn, key, [provider], settings)
+                totals["texts_embedded"] += embedded.processed
+            index_started = time.monotonic()
+        phases["vector index"] = time.monotonic() - index_started
         totals["requests"] = client.stats.requests
     return {"seconds": time.monotonic() - started, "phases": phases, **totals, "embedding_model": provider.model}
 
@@ -107,142 +84,156 @@ def worker_main(db_url: str) -> int:
     """Child process: run the pipeline once under the memory sampler and print JSON."""
     with PeakMemory() as memory:
         result = _run_pipeline(db_url)
-    result["peak_rss_mb"] = round(memory.peak / 2**20, 1)
+    result["peak_rss_mb"] = memory.peak_mb
     print(json.dumps(result))
     return 0
 
 
-def _pipeline_once(db_url: str, env: dict[str, str]) -> dict[str, Any]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.full_sync", "worker", db_url],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"benchmark worker failed:\n{proc.stderr[-4000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def _start_sandbox(pages: int, seed: int, port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "confluence_sandbox", "serve", "--port", str(port), "--pages", str(pages),
-         "--seed", str(seed)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            _admin(f"http://127.0.0.1:{port}/_sandbox", "/stats")
-            return proc
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(f"sandbox exited: {proc.stderr.read().decode()[-2000:]}") from None
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("sandbox did not start within 120 s")
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def bench_size(pages: int, seed: int) -> dict[str, Any]:
-    """Full sync, idle refresh and 1% refresh for one corpus size."""
-    import psycopg
-
-    urls = local_database()
-    name = f"bench_{pages}_{uuid.uuid4().hex[:6]}"
-    admin_url = urls.app.replace("/confluence?", "/postgres?")
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    db_url = urls.app.replace("/confluence?", f"/{name}?")
-    from confluence_pipeline.store.migrate import apply_migrations
-
-    apply_migrations(db_url)
-    port = _free_port()
-    sandbox = _start_sandbox(pages, seed, port)
-    admin = f"http://127.0.0.1:{port}/_sandbox"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CONFLUENCE_", "OPENAI_", "EMBEDDING_"))}
-    env.update(
-        {
-            "CONFLUENCE_BASE_URL": f"http://127.0.0.1:{port}/wiki",
-            "CONFLUENCE_DEPLOYMENT": "cloud",
-            "CONFLUENCE_EMAIL": "sandbox@example.com",
-            "CONFLUENCE_API_TOKEN": "sandbox-token",
-            "CONFLUENCE_INCLUDE_PERSONAL_SPACES": "true",
-            # The client-side limit protects real sites; the benchmark measures the pipeline.
-            "CONFLUENCE_RATE_LIMIT_RPS": "100000",
-        }
-    )
-    try:
-        full = _pipeline_once(db_url, env)
-        _admin(admin, "/stats/reset", {})
-        idle = _pipeline_once(db_url, env)
-        idle_requests = _admin(admin, "/stats")["total"]
-        ids = _current_page_ids(db_url)
-        changed = ids[:: max(1, len(ids) // max(1, len(ids) // 100))][: max(1, len(ids) // 100)]
-        _admin(admin, "/clock", {"advance_s": 120})
-        for page_id in changed:
-            _admin(admin, f"/pages/{page_id}/edit", {"body": f"<h1>Edited</h1><p>benchmark edit of {page_id}</p>"})
-        _admin(admin, "/stats/reset", {})
-        one_percent = _pipeline_once(db_url, env)
-        one_percent_requests = _admin(admin, "/stats")["total"]
-    finally:
-        sandbox.terminate()
-        sandbox.wait(timeout=30)
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    return {
-        "pages": full["pages_written"],
-        "full": full,
-        "idle": {**idle, "confluence_requests": idle_requests},
-        "one_percent": {**one_percent, "confluence_requests": one_percent_requests, "edited": len(changed)},
-    }
-
-
-def _current_page_ids(db_url: str) -> list[str]:
-    import psycopg
-
+def _corpus_figures(db_url: str) -> dict[str, float]:
+    """What the synced corpus is: current pages, spaces, average storage KB, chunks per page."""
     with psycopg.connect(db_url) as conn:
-        return [r[0] for r in conn.execute("SELECT page_id FROM pages WHERE status = 'current' ORDER BY page_id")]
+        pages, kb, spaces = conn.execute(
+            "SELECT count(*), avg(octet_length(body_storage)) / 1024.0, count(DISTINCT space_key) FROM pages "
+            "WHERE status = 'current'"
+        ).fetchone()
+        chunks = conn.execute("SELECT count(*) FROM chunks WHERE is_live").fetchone()[0]
+    return {"pages": pages, "spaces": spaces, "avg_kb": float(kb or 0), "chunks": chunks,
+            "chunks_per_page": chunks / pages if pages else 0.0}  # fmt: skip
 
 
-def _print_size(report: dict[str, Any]) -> None:
-    full, idle, one = report["full"], report["idle"], report["one_percent"]
-    rate = full["pages_written"] / full["seconds"] if full["seconds"] else 0.0
-    print(f"\n== {full['pages_written']} pages ({full['embedding_model']}, {os.cpu_count()} cores) ==")
-    print(f"full sync:        {full['seconds']:.1f} s  {rate:.1f} pages/s  {full['chunks']} chunks  "
-          f"{full['requests']} Confluence requests  peak RSS {full['peak_rss_mb']} MB")  # fmt: skip
-    print("  phases:         " + ", ".join(f"{k} {v:.1f} s" for k, v in full["phases"].items()))
-    print(f"idle refresh:     {idle['seconds']:.2f} s  {idle['confluence_requests']} Confluence requests  "
-          f"{idle['pages_written']} pages written  {idle['texts_embedded']} texts embedded")  # fmt: skip
-    print(f"1% changed:       {one['seconds']:.2f} s  {one['confluence_requests']} Confluence requests  "
+def _space_keys(db_url: str) -> list[str]:
+    with psycopg.connect(db_url) as conn:
+        return [row[0] for row in conn.execute("SELECT space_key FROM spaces ORDER BY space_key")]
+
+
+def _measured(sandbox: Sandbox, module: str, args: list[str], env: dict[str, str]) -> dict[str, Any]:
+    """Run a worker with fresh request counters; add wall time (process start included), requests, sandbox CPU."""
+    sandbox.reset_stats()
+    cpu = sandbox.cpu_seconds()
+    started = time.monotonic()
+    result = run_worker(module, args, env)
+    result["wall_seconds"] = time.monotonic() - started
+    stats = sandbox.admin("/stats")
+    result["confluence_requests"] = stats["total"]
+    result["requests_by_endpoint"] = stats["by_endpoint"]
+    result["sandbox_cpu_seconds"] = sandbox.cpu_seconds() - cpu
+    return result
+
+
+def _edit_one_percent(sandbox: Sandbox, db_url: str) -> int:
+    with psycopg.connect(db_url) as conn:
+        ids = [r[0] for r in conn.execute("SELECT page_id FROM pages WHERE status = 'current' ORDER BY page_id")]
+    count = max(1, len(ids) // 100)
+    changed = ids[:: max(1, len(ids) // count)][:count]
+    sandbox.admin("/clock", {"advance_s": 120})
+    for page_id in changed:
+        sandbox.admin(f"/pages/{page_id}/edit", {"body": f"<h1>Edited</h1><p>benchmark edit of {page_id}</p>"})
+    return len(changed)
+
+
+def bench_size(pages: int, seed: int, *, rate_limit_rps: float | None, profile: str) -> dict[str, Any]:
+    """End to end through Dagster (full and idle), in process (full and 1% edited), and the baseline, for one size."""
+    urls = local_database()
+    sandbox = start_sandbox(pages, seed, profile=profile, rate_limit_rps=rate_limit_rps)
+    env = sandbox_env(os.environ, sandbox)
+    env.pop("DAGSTER_PG_URL", None)
+    report: dict[str, Any] = {"rate_limit_rps": rate_limit_rps, "profile": profile}
+    try:
+        with fresh_database(urls.app, "bench_e2e") as db, tempfile.TemporaryDirectory(prefix="bench-dagster-") as home:
+            dagster_env = {**env, "DATABASE_URL": db, "DAGSTER_HOME": home}
+            report["e2e"] = _measured(sandbox, "benchmarks.through_dagster", [], dagster_env)
+            report["corpus"] = _corpus_figures(db)
+            report["spaces"] = _space_keys(db)
+            report["e2e_idle"] = _measured(sandbox, "benchmarks.through_dagster", [], dagster_env)
+        with fresh_database(urls.app, "bench_inproc") as db:
+            report["in_process"] = _measured(sandbox, "benchmarks.full_sync", [db], env)
+            report["idle"] = _measured(sandbox, "benchmarks.full_sync", [db], env)
+            edited = _edit_one_percent(sandbox, db)
+            report["one_percent"] = {**_measured(sandbox, "benchmarks.full_sync", [db], env), "edited": edited}
+        report["baseline"] = _measured(sandbox, "benchmarks.baseline", [",".join(report["spaces"])], env)
+    finally:
+        sandbox.stop()
+    return report
+
+
+def _rate(pages: float, seconds: float) -> float:
+    return pages / seconds if seconds else 0.0
+
+
+def print_size(report: dict[str, Any]) -> None:
+    """Print one size's figures, clearly labelled."""
+    corpus, e2e, idle, full = report["corpus"], report["e2e"], report["e2e_idle"], report["in_process"]
+    base, one, inproc_idle = report["baseline"], report["one_percent"], report["idle"]
+    pages = corpus["pages"]
+    limit = f"{report['rate_limit_rps']:g} req/s" if report["rate_limit_rps"] else "none"
+    print(f"\n== {pages:,} pages in {corpus['spaces']} spaces ({report['profile']} profile: {corpus['avg_kb']:.1f} KB "
+          f"of storage format and {corpus['chunks_per_page']:.1f} chunks a page, {corpus['chunks']:,} chunks); "
+          f"{full['embedding_model']}; server rate limit {limit}; {os.cpu_count()} cores ==")  # fmt: skip
+    e2e_rate = _rate(pages, e2e["wall_seconds"])
+    base_rate = _rate(base["pages"], base["wall_seconds"])
+    print(f"end to end, Dagster:  {e2e['wall_seconds']:.1f} s = {e2e_rate:.1f} pages/s (`confluence-pipeline "
+          f"materialize --all`, process start included; {e2e['seconds']:.1f} s inside the command)  "
+          f"{e2e['confluence_requests']} requests  peak RSS {e2e['peak_rss_mb']} MB")  # fmt: skip
+    runs = e2e["runs"]
+    overhead = [r["seconds"] - r["asset_seconds"] for r in runs]
+    steps = sum(r["steps"] for r in runs)
+    if runs:
+        print(f"  {len(runs)} runs, {steps} steps; per run: wall {sum(r['seconds'] for r in runs) / len(runs):.2f} s, "
+              f"Dagster overhead (run wall − assets' own seconds) {sum(overhead) / len(runs):.2f} s "
+              f"({sum(overhead) / max(1, steps):.3f} s per step)")  # fmt: skip
+    print("  phases (assets' own seconds, summed over runs): "
+          + ", ".join(f"{k} {v:.1f} s" for k, v in e2e["phases"].items()))  # fmt: skip
+    print(f"in process:           {full['wall_seconds']:.1f} s = {_rate(pages, full['wall_seconds']):.1f} pages/s "
+          f"({full['seconds']:.1f} s of pipeline work = {_rate(pages, full['seconds']):.1f} pages/s)  "
+          f"{full['confluence_requests']} requests  peak RSS {full['peak_rss_mb']} MB")  # fmt: skip
+    print("  phases:             " + ", ".join(f"{k} {v:.1f} s" for k, v in full["phases"].items()))
+    print(f"  sandbox CPU:        {full['sandbox_cpu_seconds']:.1f} s serving the in-process sync "
+          f"({e2e['sandbox_cpu_seconds']:.1f} s for the Dagster one), on the same cores")  # fmt: skip
+    print(f"baseline (peer):      {base['wall_seconds']:.1f} s = {base_rate:.1f} pages/s (atlassian-python-api "
+          f"get_all_pages_from_space, 50 a request, + markdownify, nothing stored)  {base['confluence_requests']} "
+          f"requests  peak RSS {base['peak_rss_mb']} MB")  # fmt: skip
+    print(f"ratio:                {_rate(e2e_rate, base_rate):.2f}× the baseline end to end through Dagster, "
+          f"{_rate(_rate(pages, full['wall_seconds']), base_rate):.2f}× in process")  # fmt: skip
+    spaces = max(1, corpus["spaces"])
+    by_endpoint = ", ".join(f"{k} {v}" for k, v in sorted(idle["requests_by_endpoint"].items()))
+    print(f"idle run, Dagster:    {idle['wall_seconds']:.1f} s  {idle['confluence_requests']} requests for "
+          f"{spaces} spaces ({by_endpoint})")  # fmt: skip
+    print(f"idle, in process:     {inproc_idle['seconds']:.2f} s  {inproc_idle['confluence_requests']} requests  "
+          f"{inproc_idle['pages_written']} pages written  {inproc_idle['texts_embedded']} texts embedded")  # fmt: skip
+    print(f"1% edited, in process: {one['seconds']:.2f} s  {one['confluence_requests']} requests  "
           f"{one['pages_written']} of {one['edited']} edited pages written  "
           f"{one['texts_embedded']} texts embedded")  # fmt: skip
 
 
 def main(args: argparse.Namespace) -> int:
-    """Run the benchmark for each size in ``args.pages`` and print the figures."""
+    """Run the benchmark for each size in ``args.pages``, then the converter and search benchmarks."""
+    started = time.monotonic()
     local_database()
     reports = []
     for pages in args.pages:
-        report = bench_size(pages, args.seed)
-        _print_size(report)
+        report = bench_size(pages, args.seed, rate_limit_rps=args.rate_limit or None, profile=args.profile)
+        print_size(report)
         reports.append(report)
-    from benchmarks import convert_speed as convert_bench
-    from benchmarks.search_speed import main as search_bench
+        sys.stdout.flush()
+    if len(reports) > 1:
+        peaks = ", ".join(f"{r['corpus']['pages']:,} pages: {r['e2e']['peak_rss_mb']} MB end to end, "
+                          f"{r['in_process']['peak_rss_mb']} MB in process" for r in reports)  # fmt: skip
+        print(f"\npeak RSS by size:     {peaks}")
+    if not args.no_freshness:
+        from benchmarks import freshness
 
-    print()
-    convert_bench.main([])
+        freshness.print_figures(freshness.measure(400, args.seed))
+        sys.stdout.flush()
+    if not args.no_convert:
+        from benchmarks import convert_speed
 
-    search_bench([])
+        print()
+        convert_speed.main([])
+    if not args.no_search:
+        from benchmarks.search_speed import main as search_bench
+
+        search_bench([])
+    print(f"\n(make bench: {time.monotonic() - started:.0f} s)")
     return 0
 
 

@@ -32,14 +32,14 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from benchmarks import filtered_search
+from benchmarks.harness import fresh_database
 from confluence_pipeline.defs.resources import configured_resources
 from confluence_pipeline.embed.local import LocalEmbedder
 from confluence_pipeline.search import SearchFilters, SearchSettings, search
@@ -100,6 +100,7 @@ class BenchReport:
     recall: dict[str, float] = field(default_factory=dict)
     update: dict[str, float] = field(default_factory=dict)
     explain: dict[str, str] = field(default_factory=dict)
+    filtered: filtered_search.FilteredReport | None = None
 
     @property
     def load_chunks_per_s(self) -> float:
@@ -173,34 +174,6 @@ def _collect_chunks(settings: BenchSettings, corpus: Any, total_pages: int) -> l
 # --- database -------------------------------------------------------------------------------------------------------
 
 
-@contextmanager
-def fresh_database(server_url: str, prefix: str = "bench_search", *, keep: bool = False) -> Iterator[str]:
-    """Create and migrate an empty database on the server of ``server_url``; yield its URL; drop it afterwards.
-
-    Args:
-        server_url: any database URL on the server to use.
-        prefix: start of the new database's name.
-        keep: leave the database in place (its URL is printed) to look at it afterwards.
-    """
-    from confluence_pipeline.store.migrate import apply_migrations
-
-    params = conninfo_to_dict(server_url)
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    admin = make_conninfo(**{**params, "dbname": "postgres"})
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_conninfo(**{**params, "dbname": name})
-    try:
-        apply_migrations(url)
-        yield url
-    finally:
-        if keep:
-            print(f"kept the database: {url}")
-        else:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def _insert_pages(conn: psycopg.Connection, corpus: Any, documents: list[tuple[str, str, list[Any]]]) -> None:
     """Rows for spaces, pages and their Markdown, so that search's joins and the promotion of chunk sets work.
 
@@ -244,9 +217,9 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 
 def _queries(corpus: Any, documents: list[tuple[str, str, list[Any]]], count: int, seed: int) -> list[Any]:
-    """(query, space) pairs, alternately a natural question about a loaded page and one naming the page's code."""
+    """(query, space, page id), alternately a natural question about a loaded page and one naming the page's code."""
     rng = np.random.default_rng(seed)
-    out: list[tuple[str, str]] = []
+    out: list[tuple[str, str, str]] = []
     for i in rng.permutation(len(documents)):
         keywords = corpus.keywords(documents[int(i)][0])
         if keywords is None:
@@ -255,7 +228,7 @@ def _queries(corpus: Any, documents: list[tuple[str, str, list[Any]]], count: in
             _, query = keywords.queries[int(rng.integers(len(keywords.queries)))]
         else:
             query = rng.choice([f"{keywords.code} 오류 원인", f"what does {keywords.code} mean"])
-        out.append((str(query), keywords.space_key))
+        out.append((str(query), keywords.space_key, keywords.page_id))
         if len(out) == count:
             break
     return out
@@ -332,7 +305,7 @@ def run(url: str, settings: BenchSettings, log: Callable[[str], None] = print) -
         log(f"searching: {settings.queries} queries per mode …")
         # One untimed pass first: right after the build most of the index is not in memory yet, and the first mode
         # timed would pay for reading it. A running service searches a warm index.
-        for query, _ in queries:
+        for query, *_ in queries:
             search(conn, query, provider, k=10, settings=report.search)
         for label, mode, filtered in (
             ("vector", "vector", False),
@@ -341,7 +314,7 @@ def run(url: str, settings: BenchSettings, log: Callable[[str], None] = print) -
             ("hybrid + space filter", "hybrid", True),
         ):
             samples, full = [], 0
-            for i, (query, space) in enumerate(queries):
+            for i, (query, space, _) in enumerate(queries):
                 filters = SearchFilters(space_key=space) if filtered else None
                 seconds, results = _timed(
                     lambda q=query, f=filters, m=mode: search(
@@ -357,7 +330,10 @@ def run(url: str, settings: BenchSettings, log: Callable[[str], None] = print) -
             p50, p95, _ = report.latency_ms[label]
             log(f"  {label}: p50 {p50:.1f} ms, p95 {p95:.1f} ms")
 
-        timed = [query for query, _ in queries[_WARMUP:]]
+        report.filtered = filtered_search.measure(
+            conn, provider, filtered_search.filter_cases(conn, queries[_WARMUP:]), report.search, log
+        )
+        timed = [query for query, *_ in queries[_WARMUP:]]
         for kind, sample in (("questions", timed[0::2]), ("codes", timed[1::2])):
             recall = _recall(conn, provider, sample[: settings.recall_queries // 2], settings.dimensions,
                              report.search.ef_search)  # fmt: skip
@@ -499,6 +475,8 @@ def print_report(report: BenchReport, settings: BenchSettings, *, explain: bool 
     for label, (p50, p95, mean) in report.latency_ms.items():
         print(f"  {label + ':':<24}p50 {p50:6.1f} ms   p95 {p95:6.1f} ms   mean {mean:6.1f} ms")
     print(f"  {report.filtered_full}")
+    if report.filtered is not None:
+        filtered_search.print_report(report.filtered)
     recall = ", ".join(f"{key} {value:.3f}" for key, value in report.recall.items())
     print(f"HNSW recall@10:       {recall} (against an exact scan, {settings.recall_queries // 2} queries each)")
     print(f"1% update:            {up['seconds']:.1f} s for {int(up['chunks_changed']):,} new chunk texts on "

@@ -64,6 +64,13 @@ def _add_serve(commands: Any) -> argparse.ArgumentParser:
         default=None,
         help="Day the Play pages are current to, YYYY-MM-DD (default: today in Asia/Seoul).",
     )
+    serve.add_argument(
+        "--profile",
+        choices=("synthetic", "real"),
+        default="synthetic",
+        help="Page bodies: synthetic (generated, ~4 KB) or real (built from the real pages, ~16 KB; spaces ENG, "
+        "OPS, DATA, HR only). Default: synthetic.",
+    )
     serve.add_argument("--log-requests", action="store_true", help="Print one line per request to stderr.")
     serve.set_defaults(func=serve_command)
     return serve
@@ -87,6 +94,7 @@ def serve_command(args: argparse.Namespace) -> int:
         timezone=args.timezone,
         include_plays=not args.no_plays,
         plays_as_of=args.plays_as_of or datetime.now(ZoneInfo(PLAY_TIMEZONE)).date(),
+        profile=args.profile,
     )
     server = SandboxServer(
         corpus,

@@ -8,11 +8,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from confluence_pipeline import localstack
 
 if TYPE_CHECKING:
+    from dagster import DagsterInstance
+
     from confluence_pipeline.confluence.client import ConfluenceClient
     from confluence_pipeline.convert.resolve import ReferenceResolver, ResolveLimits
     from confluence_pipeline.defs.resources import ConfiguredResources
@@ -174,6 +177,23 @@ class JobRun:
     failures: list[str] = field(default_factory=list)
 
 
+def _instance() -> DagsterInstance:
+    """The Dagster instance this process's runs share, its storage keeping pooled connections."""
+    return _instance_at(os.environ.get("DAGSTER_HOME", ""))
+
+
+@cache
+def _instance_at(dagster_home: str) -> DagsterInstance:
+    """One instance per ``DAGSTER_HOME`` (tests switch it within a process)."""
+    from dagster import DagsterInstance
+
+    instance = DagsterInstance.get()
+    # dagster-postgres opens a new connection for every event it stores (about 170 per run here, 1.3 s): this
+    # process runs run after run, so let its storage keep connections, as the webserver's does (no time limit).
+    instance.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=10)
+    return instance
+
+
 def run_job(
     job_name: str,
     key: str,
@@ -187,8 +207,6 @@ def run_job(
     The run is recorded under the job's name (not as an ad-hoc asset run), with its asset checks, so the UI shows
     it like a run launched there. The resources are bound from this process's environment at call time.
     """
-    from dagster import DagsterInstance
-
     from confluence_pipeline.definitions import defs
     from confluence_pipeline.defs.resources import build_resources
 
@@ -196,7 +214,7 @@ def run_job(
     config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": log_level}}}, **(run_config or {})}
     result = defs.resolve_job_def(job_name).execute_in_process(
         run_config=config,
-        instance=DagsterInstance.get(),
+        instance=_instance(),
         partition_key=key,
         tags=tags,
         resources=build_resources(os.environ),
@@ -219,6 +237,9 @@ def materialize_spaces(
 ) -> dict[str, dict[str, Any]]:
     """Run the ``confluence_ingest`` job for each space through the Dagster instance (runs show in the UI).
 
+    The spaces' large embedding loads leave the vector index to one build after the last space (see
+    :func:`_one_vector_index_build`).
+
     Args:
         keys: the spaces.
         tags: run tags.
@@ -232,12 +253,18 @@ def materialize_spaces(
 
     run_config = {"ops": {"confluence_pages": {"config": {"full": True}}}} if full else None
     outcome: dict[str, dict[str, Any]] = {}
-    for key in keys:
-        run = run_job(INGEST_JOB_NAME, key, tags=tags, run_config=run_config, log_level=log_level)
-        print(f"  {key}: run {run.run_id} {'succeeded' if run.success else 'failed'}")
-        for message in run.failures:
-            print(f"    {message}", file=sys.stderr)
-        outcome[key] = {"run_id": run.run_id, "success": run.success, "failures": run.failures, **run.materializations}
+    with _one_vector_index_build(len(keys)):
+        for key in keys:
+            run = run_job(INGEST_JOB_NAME, key, tags=tags, run_config=run_config, log_level=log_level)
+            print(f"  {key}: run {run.run_id} {'succeeded' if run.success else 'failed'}")
+            for message in run.failures:
+                print(f"    {message}", file=sys.stderr)
+            outcome[key] = {
+                "run_id": run.run_id,
+                "success": run.success,
+                "failures": run.failures,
+                **run.materializations,
+            }
     return outcome
 
 
@@ -256,6 +283,30 @@ def store_references() -> Iterator[tuple[ReferenceResolver, ResolveLimits]]:
     apply_migrations(url)
     with connect(url, autocommit=True) as conn, read_snapshot(conn) as resolver:
         yield resolver, limits
+
+
+@contextmanager
+def _one_vector_index_build(spaces: int) -> Iterator[None]:
+    """Around several spaces' runs, one HNSW build at the end instead of a rebuild per large space.
+
+    Runs one after another would each drop and rebuild the index over everything loaded so far when their own load
+    is large (the first sync of a site: every space); see
+    :func:`~confluence_pipeline.store.documents.one_index_build`.
+    """
+    from confluence_pipeline.embed.base import EmbeddingError
+    from confluence_pipeline.store import documents as docs
+
+    configured = resources()
+    try:
+        provider = configured.embeddings.build()
+    except EmbeddingError:
+        provider = None  # the runs' embedding step reports what to fix
+    if spaces < 2 or provider is None:
+        yield
+        return
+    hnsw = configured.pipeline.settings().hnsw
+    with configured.postgres.connect() as conn, docs.one_index_build(conn, provider.model, provider.dimensions, hnsw):
+        yield
 
 
 def search_provider(conn: Any, settings: EmbeddingSettings) -> EmbeddingProvider | None:

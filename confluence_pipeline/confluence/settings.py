@@ -27,6 +27,8 @@ class ConfluenceSettings:
         backoff_max_s: longest single wait (also caps ``Retry-After``).
         timezone: IANA zone in which CQL dates are read, when the server does not say (e.g. ``Asia/Seoul``).
         overlap_minutes: how far before the watermark each incremental query starts.
+        space_refresh_hours: a space's metadata (name, type, status, homepage) is fetched again only when it is
+            older than this; 0 fetches it on every run.
         list_page_size: page size of the light (no body) change listing.
         fetch_batch_size: pages fetched with bodies per request (Data Center caps this at 50).
         spaces: space keys to include (empty: all).
@@ -50,6 +52,7 @@ class ConfluenceSettings:
     backoff_max_s: float = 60.0
     timezone: str | None = None
     overlap_minutes: int = 10
+    space_refresh_hours: float = 24.0
     list_page_size: int = 200
     fetch_batch_size: int = 50
     spaces: tuple[str, ...] = ()
@@ -106,6 +109,7 @@ class ConfluenceSettings:
                 raise ValueError(f"{name}={value} must be greater than 0")
         for name, value in (("CONFLUENCE_MAX_RETRIES", self.max_retries),
                             ("CONFLUENCE_OVERLAP_MINUTES", self.overlap_minutes),
+                            ("CONFLUENCE_SPACE_REFRESH_HOURS", self.space_refresh_hours),
                             ("CONFLUENCE_BACKOFF_BASE_S", self.backoff_base_s),
                             ("CONFLUENCE_BACKOFF_MAX_S", self.backoff_max_s)):  # fmt: skip
             if value < 0:

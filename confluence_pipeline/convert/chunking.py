@@ -33,7 +33,7 @@ import re
 from dataclasses import dataclass
 
 from confluence_pipeline.convert.reader import reader_text
-from confluence_pipeline.convert.tokens import count_tokens, get_encoding, truncate_tokens
+from confluence_pipeline.convert.tokens import count_joined, count_tokens, get_encoding, truncate_tokens
 
 SEPARATOR = " › "
 
@@ -264,37 +264,52 @@ def _hard_split(text: str, limit: int) -> list[str]:
     return pieces
 
 
-def _split_lines(lines: list[str], head: list[str], foot: list[str], budget: int) -> list[str]:
-    """Group lines into parts of at most ``budget`` tokens, each wrapped in ``head`` and ``foot`` lines."""
+def _lines_tokens(lines: list[tuple[str, int]]) -> tuple[str, int]:
+    """The lines joined by newlines, and their token count (from the lines' own counts when that is exact)."""
+    text = "\n".join(line for line, _ in lines)
+    tokens = count_joined(lines, ["\n"] * (len(lines) - 1))
+    return text, count_tokens(text) if tokens is None else tokens
+
+
+def _split_lines(lines: list[str], head: list[str], foot: list[str], budget: int) -> list[tuple[str, int]]:
+    """Group lines into parts of at most ``budget`` tokens, each wrapped in ``head`` and ``foot`` lines.
+
+    Returns:
+        (text, tokens) per part.
+    """
     fixed = count_tokens("\n".join(head + foot)) + 2 if head or foot else 0
     room = max(8, budget - fixed)
-    parts: list[str] = []
-    group: list[str] = []
+    head_counted = [(line, count_tokens(line)) for line in head]
+    foot_counted = [(line, count_tokens(line)) for line in foot]
+    parts: list[tuple[str, int]] = []
+    group: list[tuple[str, int]] = []
     used = 0
 
     def emit() -> None:
         if group:
-            parts.append("\n".join(head + group + foot))
+            parts.append(_lines_tokens(head_counted + group + foot_counted))
             group.clear()
 
     for line in lines:
-        cost = count_tokens(line) + 1
+        line_tokens = count_tokens(line)
+        cost = line_tokens + 1
         if cost > room:
             emit()
             used = 0
             for piece in _hard_split(line, room - 1):
-                parts.append("\n".join([*head, piece, *foot]))
+                text = "\n".join([*head, piece, *foot])
+                parts.append((text, count_tokens(text)))
             continue
         if used + cost > room:
             emit()
             used = 0
-        group.append(line)
+        group.append((line, line_tokens))
         used += cost
     emit()
     return parts
 
 
-def _split_block(kind: str, lines: list[str], budget: int) -> list[str]:
+def _split_block(kind: str, lines: list[str], budget: int) -> list[tuple[str, int]]:
     if kind == _CODE:
         closed = len(lines) > 1 and _fence_close(lines[-1], _FENCE_OPEN.match(lines[0]).group(2))  # type: ignore[union-attr]
         inner = lines[1:-1] if closed else lines[1:]
@@ -336,13 +351,22 @@ def _overlap(piece: _Piece, limit: int) -> _Piece | None:
     return _Piece(text, count_tokens(text), _TEXT, piece.block)
 
 
-def _render(context: str, pieces: list[_Piece]) -> str:
-    parts = [context, "\n\n"]
-    for position, piece in enumerate(pieces):
-        if position:
-            parts.append("\n" if pieces[position - 1].block == piece.block and piece.kind == _TEXT else "\n\n")
+def _render(context: str, context_tokens: int, pieces: list[_Piece]) -> tuple[str, int]:
+    """The chunk text (context line, blank line, pieces) and its token count."""
+    separators = ["\n\n"]
+    for position in range(1, len(pieces)):
+        same_block = pieces[position - 1].block == pieces[position].block and pieces[position].kind == _TEXT
+        separators.append("\n" if same_block else "\n\n")
+    parts = [context]
+    for separator, piece in zip(separators, pieces, strict=True):
+        parts.append(separator)
         parts.append(piece.text)
-    return "".join(parts).rstrip()
+    text = "".join(parts).rstrip()
+    tokens = None
+    if not pieces or not pieces[-1].text[-1:].isspace():
+        # The pieces were counted alone; their sum (with what each separator adds) is the chunk's count.
+        tokens = count_joined([(context, context_tokens), *((p.text, p.tokens) for p in pieces)], separators)
+    return text, count_tokens(text) if tokens is None else tokens
 
 
 def _chunk_section(section_title: str, body: str, max_tokens: int, overlap_tokens: int) -> list[tuple[str, int]]:
@@ -362,7 +386,7 @@ def _chunk_section(section_title: str, body: str, max_tokens: int, overlap_token
         if tokens <= budget:
             queue.append(_Piece(text, tokens, kind, block_id))
         else:
-            queue.extend(_Piece(part, count_tokens(part), kind, block_id) for part in _split_block(kind, lines, budget))
+            queue.extend(_Piece(part, count, kind, block_id) for part, count in _split_block(kind, lines, budget))
     chunks: list[tuple[str, int]] = []
     current: list[_Piece] = []
     seeded = False  # current[0] is overlap carried from the previous chunk
@@ -378,8 +402,7 @@ def _chunk_section(section_title: str, body: str, max_tokens: int, overlap_token
             used += piece.tokens + 2
             position += 1
             continue
-        rendered = _render(context, current)
-        tokens = count_tokens(rendered)
+        rendered, tokens = _render(context, context_tokens, current)
         while len(current) > 1 and tokens > max_tokens:
             # Joined text can tokenize longer than its parts: drop the overlap first, then hand pieces back.
             if seeded:
@@ -388,8 +411,7 @@ def _chunk_section(section_title: str, body: str, max_tokens: int, overlap_token
             else:
                 current.pop()
                 position -= 1
-            rendered = _render(context, current)
-            tokens = count_tokens(rendered)
+            rendered, tokens = _render(context, context_tokens, current)
         if tokens > max_tokens:
             lone = current[0]
             halves = _hard_split(lone.text, max(8, lone.tokens // 2))

@@ -9,7 +9,9 @@ Special-token text such as ``<|endoftext|>`` inside a page is ordinary text to u
 
 from __future__ import annotations
 
-from functools import cache
+import unicodedata
+from collections.abc import Sequence
+from functools import cache, lru_cache
 
 import tiktoken
 
@@ -65,3 +67,70 @@ def truncate_tokens(text: str, max_tokens: int) -> str:
             return prefix
         keep -= 1
     return ""
+
+
+def _letter_or_number(char: str) -> bool:
+    return unicodedata.category(char)[0] in "LN"
+
+
+@lru_cache(maxsize=8192)
+def _glue_cost(piece: str, newlines: str) -> int:
+    """Tokens that ``newlines`` adds when appended to a text whose last pre-token piece is ``piece``."""
+    return count_tokens(piece + newlines) - count_tokens(piece)
+
+
+def _junction_cost(left: str, newlines: str) -> int | None:
+    """Tokens that joining ``left`` and a right-hand text with ``newlines`` adds to their own counts, or None."""
+    last = left[-1]
+    if last in "\r\n":
+        return None
+    if last.isspace():
+        # A trailing whitespace run is one piece alone, and one piece with the newlines that follow it.
+        start = len(left) - 1
+        while start > 0 and left[start - 1].isspace():
+            start -= 1
+        tail = left[start:]
+        return None if "\n" in tail or "\r" in tail else _glue_cost(tail, newlines)
+    if _letter_or_number(last):
+        # A letter or digit run ends where the newlines start: the newlines are a piece of their own.
+        return _glue_cost("", newlines)
+    # A trailing run of punctuation (with one space before it, if any) takes the newlines after it into its piece.
+    start = len(left) - 1
+    while start > 0 and not left[start - 1].isspace() and not _letter_or_number(left[start - 1]):
+        start -= 1
+    if start > 0 and left[start - 1] == " ":
+        start -= 1
+    return _glue_cost(left[start:], newlines)
+
+
+def count_joined(segments: Sequence[tuple[str, int]], separators: Sequence[str]) -> int | None:
+    """Tokens of the segments joined by the separators, from the segments' own token counts.
+
+    cl100k cuts text into pieces with a regular expression before byte-pair encoding. A separator of newlines between
+    two texts can merge only with the last piece of the left text (a run of punctuation or whitespace takes the
+    newlines after it); the right text, starting after the newlines, is cut as it is alone. So the joined count is the
+    sum of the parts' counts plus, per junction, what the newlines add to the left text's last piece: counting a few
+    characters instead of re-encoding the whole text (the chunker would otherwise encode every page twice).
+
+    Args:
+        segments: ``(text, tokens)`` pairs, ``tokens`` being ``count_tokens(text)``.
+        separators: the newline strings between consecutive segments (one fewer than the segments).
+
+    Returns:
+        The count, equal to ``count_tokens`` of the joined text; None when a junction falls outside these rules (a
+        blank segment, one that ends in a newline, or one whose leading whitespace holds a newline): count the joined
+        text then.
+    """
+    total = 0
+    for position, (text, tokens) in enumerate(segments):
+        stripped = text.lstrip()
+        # Leading whitespace that runs into a newline (or to the end) would join the separator's piece before it.
+        if not stripped or (position and ("\n" in text[: len(text) - len(stripped)] or text[0] == "\r")):
+            return None
+        total += tokens
+        if position < len(separators):
+            cost = _junction_cost(text, separators[position])
+            if cost is None:
+                return None
+            total += cost
+    return total

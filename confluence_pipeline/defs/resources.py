@@ -122,6 +122,9 @@ class ConfluenceResource(SettingsResource):
     overlap_minutes: int = setting(
         10, "CONFLUENCE_OVERLAP_MINUTES", "How far before the watermark each incremental query starts."
     )
+    space_refresh_hours: float = setting(
+        24.0, "CONFLUENCE_SPACE_REFRESH_HOURS", "Hours before a space's metadata is fetched again (0: every run)."
+    )
     list_page_size: int = setting(200, "CONFLUENCE_LIST_PAGE_SIZE", "Page size of the light change listing.")
     fetch_batch_size: int = setting(50, "CONFLUENCE_FETCH_BATCH_SIZE", "Pages fetched with bodies per request.")
     spaces: str = setting("", "CONFLUENCE_SPACES", "Comma-separated space keys to sync (empty: all).")

@@ -210,9 +210,12 @@ class LocalEmbedder:
         model: ``local-hash-v1-<dimensions>``; a different dimension is a different model.
         dimensions: Vector length.
         stats: Counters; ``tokens`` counts lexical tokens, ``requests`` counts ``embed`` calls.
+        runs_in_workers: Always True: embedding is CPU-bound work and the embedder pickles (without its counters),
+            so the stages may embed a batch in their worker processes.
     """
 
     provider_name: str = "local"
+    runs_in_workers: bool = True
 
     def __init__(self, dimensions: int = 384, *, log_selection: bool = True) -> None:
         """Create the embedder.
@@ -237,6 +240,15 @@ class LocalEmbedder:
 
     def __repr__(self) -> str:
         return f"LocalEmbedder(dimensions={self.dimensions})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A copy sent to a worker process starts its own counters (a lock does not pickle).
+        return {"dimensions": self.dimensions, "model": self.model}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.dimensions = state["dimensions"]
+        self.model = state["model"]
+        self.stats = EmbedStats()
 
     def describe(self) -> dict[str, Any]:
         """Describe the provider for logs and Dagster metadata.

@@ -13,11 +13,18 @@ from typing import Any, Literal
 import psycopg
 
 from confluence_pipeline.embed.base import EmbeddingProvider
-from confluence_pipeline.search.filters import SearchFilters, filters_sql
+from confluence_pipeline.search.filters import SearchFilters, estimated_chunks, filters_sql, subtree_root_path
 from confluence_pipeline.search.fulltext import text_half
 from confluence_pipeline.search.fusion import RRF_K, fused_statement
 from confluence_pipeline.search.query import embed_query
-from confluence_pipeline.search.vector import DEFAULT_EF_SEARCH, set_scan, vector_half
+from confluence_pipeline.search.vector import (
+    DEFAULT_EF_SEARCH,
+    EXACT_MAX_CHUNKS,
+    FILTERED_SCAN_TUPLES,
+    exact_vector_half,
+    set_scan,
+    vector_half,
+)
 from confluence_pipeline.store.documents import active_model
 from confluence_pipeline.store.fts import query_terms
 
@@ -116,7 +123,8 @@ def search(
         raise ValueError(f"search mode must be one of {', '.join(MODES)}, not {mode!r}")
     settings = settings or SearchSettings()
     filters = filters or SearchFilters()
-    join, where, params = filters_sql(filters)
+    root_path = subtree_root_path(conn, filters)
+    join, where, params = filters_sql(filters, root_path)
     candidates = candidates or max(MIN_CANDIDATES, 2 * k)
     params.update({"candidates": candidates, "k": k, "rrf": settings.rrf_k})
     # A candidate list shorter than the LIMIT makes the scan return what it found and then iterate for the rest;
@@ -125,14 +133,19 @@ def search(
     model = active_model(conn)
     vec = _EMPTY
     qvec = embed_query(query, provider, model) if mode != "text" else None
+    scan_tuples = None
     if qvec is not None and model is not None:
         params["qvec"] = qvec
-        vec = vector_half(conn, model, join, where)
+        if join and estimated_chunks(conn, filters, root_path) <= EXACT_MAX_CHUNKS:
+            vec = exact_vector_half(conn, model, join, where)
+        else:
+            vec = vector_half(conn, model, join, where)
+            scan_tuples = FILTERED_SCAN_TUPLES if join else None
     terms = query_terms(query) if mode != "vector" else []
     txt = text_half(conn, terms, join, where, params) if terms else _EMPTY
     statement = fused_statement(vec, txt, collapse_pages=collapse_pages)
     with conn.transaction():
-        set_scan(conn, ef_search)
+        set_scan(conn, ef_search, max_scan_tuples=scan_tuples)
         rows = conn.execute(statement, params).fetchall()
         # Candidates are chunks; when they all come from a few pages (a page with many matching sections), the
         # page list is shorter than k although more pages would match: ask the halves for more chunks (only when a
@@ -144,7 +157,7 @@ def search(
             and params["candidates"] < MAX_CANDIDATES
         ):
             params["candidates"] = min(MAX_CANDIDATES, params["candidates"] * 4)
-            set_scan(conn, max(ef_search, params["candidates"]))
+            set_scan(conn, max(ef_search, params["candidates"]), max_scan_tuples=scan_tuples)
             rows = conn.execute(statement, params).fetchall()
     return [
         SearchResult(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,12 +132,18 @@ def chunk_id(document_id: str, source_hash: str, index: int) -> str:
     return f"{SOURCE}:{document_id}:{source_hash[:16]}:v{READER_TEXT_VERSION}:{index}"
 
 
-def stage_chunks(conn: psycopg.Connection, documents: Sequence[tuple[str, str, Sequence[Chunk]]]) -> int:
+def stage_chunks(
+    conn: psycopg.Connection,
+    documents: Sequence[tuple[str, str, Sequence[Chunk]]],
+    fts_documents: Sequence[Sequence[str]] | None = None,
+) -> int:
     """Write new chunk sets as pending (not yet searchable), replacing older pending sets of the same documents.
 
     Args:
         conn: connection; the caller owns the transaction.
         documents: (document_id, source_hash, chunks) per document.
+        fts_documents: per document, ``fts_document(chunk.embedding_input)`` of each chunk, when the caller computed
+            them already (in worker processes); computed here otherwise.
 
     Returns:
         The number of chunks written.
@@ -157,13 +164,17 @@ def stage_chunks(conn: psycopg.Connection, documents: Sequence[tuple[str, str, S
         "COPY chunk_load (chunk_id, document_id, source_hash, chunk_index, section_title, text, token_count, "
         "content_hash, fts) FROM STDIN"
     ) as copy:
-        for doc_id, source_hash, chunks in documents:
-            for chunk in chunks:
+        for position, (doc_id, source_hash, chunks) in enumerate(documents):
+            texts = (
+                fts_documents[position]
+                if fts_documents is not None
+                else [fts_document(chunk.embedding_input) for chunk in chunks]
+            )
+            for chunk, fts in zip(chunks, texts, strict=True):
                 copy.write_row(
                     (
                         chunk_id(doc_id, source_hash, chunk.index), doc_id, source_hash, chunk.index,
-                        chunk.section_title, chunk.text, chunk.token_count, chunk.content_hash,
-                        fts_document(chunk.embedding_input),
+                        chunk.section_title, chunk.text, chunk.token_count, chunk.content_hash, fts,
                     )
                 )  # fmt: skip
                 count += 1
@@ -335,10 +346,68 @@ def ensure_vector_index(
     if conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()[0] is not None:
         return False
     with conn.transaction():
-        # A bulk build is much faster when the graph fits in memory (~800 MB at 100k × 1,536 dims).
-        conn.execute("SET LOCAL maintenance_work_mem = '1GB'")
+        # A bulk build is much faster when the graph fits in memory (~800 MB at 100k × 1,536 dims): at least 1 GB,
+        # more when the server is configured with more (the embedded one is sized to the machine).
+        conn.execute(
+            "SELECT set_config('maintenance_work_mem', '1GB', true) "
+            "WHERE pg_size_bytes(current_setting('maintenance_work_mem')) < pg_size_bytes('1GB')"
+        )
         conn.execute(hnsw_index_sql(name, model, dimensions, hnsw))
     return True
+
+
+def _bulk_load_lock(model: str) -> str:
+    return f"vector-bulk-load:{model}"
+
+
+def begin_bulk_load(conn: psycopg.Connection, model: str) -> None:
+    """Announce a bulk load of the model's vectors: a session-level shared lock, held until :func:`end_bulk_load`.
+
+    Several runs (one per space) may bulk-load at once; while any of them holds the lock, no run builds the index
+    (:func:`build_vector_index`), so that it is built once, by the last loader to finish, instead of once per space.
+    Waits while a build is in progress. The caller then drops the index with :func:`drop_vector_index`.
+    """
+    conn.execute("SELECT pg_advisory_lock_shared(hashtext(%s))", (_bulk_load_lock(model),))
+
+
+def end_bulk_load(conn: psycopg.Connection, model: str) -> None:
+    """Release the lock taken by :func:`begin_bulk_load` (closing the connection releases it too)."""
+    conn.execute("SELECT pg_advisory_unlock_shared(hashtext(%s))", (_bulk_load_lock(model),))
+
+
+@contextmanager
+def one_index_build(
+    conn: psycopg.Connection, model: str, dimensions: int, hnsw: HnswSettings | None = None
+) -> Iterator[None]:
+    """Hold off the model's index builds while the block loads several spaces, then build the index once.
+
+    The block counts as a bulk load (:func:`begin_bulk_load`): runs inside it that drop the index for a large load
+    leave the rebuild to this one, which builds over every space's rows at the end. Spaces synced one after another
+    would otherwise rebuild the whole index once per large space.
+    """
+    begin_bulk_load(conn, model)
+    try:
+        yield
+    finally:
+        end_bulk_load(conn, model)
+        build_vector_index(conn, model, dimensions, hnsw)
+
+
+def build_vector_index(conn: psycopg.Connection, model: str, dimensions: int, hnsw: HnswSettings | None = None) -> bool:
+    """Build the model's HNSW index if it is missing, unless another session is still bulk-loading the model.
+
+    That session builds the index when its load ends, over every row loaded meanwhile. Returns True when the index
+    was built now.
+    """
+    if conn.execute("SELECT to_regclass(%s)", (vector_index_name(model),)).fetchone()[0] is not None:
+        return False
+    key = _bulk_load_lock(model)
+    if not conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (key,)).fetchone()[0]:
+        return False
+    try:
+        return ensure_vector_index(conn, model, dimensions, hnsw)
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (key,))
 
 
 def drop_vector_index(conn: psycopg.Connection, model: str) -> None:

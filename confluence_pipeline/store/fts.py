@@ -90,13 +90,14 @@ def fts_document(text: str) -> str:
     """The text to feed ``to_tsvector('simple', …)`` for a chunk."""
     out: list[str] = []
     for word in _TOKEN.findall(text.lower()):
-        if _HANGUL.search(word):
+        # Most words are ASCII, and str.isascii is far cheaper than a regex search: only the others can hold Hangul.
+        if word.isascii() or not _HANGUL.search(word):
+            out.append(word)
+        else:
             expanded = _expand(word)
             # "grafana의": the name alone too, right after the word, so "grafana" finds it.
             expanded[1:1] = [run for run in _NOT_HANGUL.findall(word) if run != word]
             out.extend(expanded)
-        else:
-            out.append(word)
     return " ".join(out)
 
 

@@ -31,6 +31,26 @@ def upsert_space(conn: psycopg.Connection, space: SpaceRecord) -> bool:
     return row is not None
 
 
+def mark_space_refreshed(conn: psycopg.Connection, space_key: str) -> None:
+    """Record that the space's metadata was just fetched from Confluence (changed or not)."""
+    conn.execute("UPDATE spaces SET refreshed_at = now() WHERE space_key = %s", (space_key,))
+
+
+def fresh_space(conn: psycopg.Connection, space_key: str, hours: float) -> tuple[str, str, str] | None:
+    """(name, type, status) of the stored space when its metadata was fetched less than ``hours`` ago, else None.
+
+    A space marked missing is never fresh: it is asked about again on every run.
+    """
+    if hours <= 0:
+        return None
+    row = conn.execute(
+        """SELECT name, space_type, status FROM spaces WHERE space_key = %s AND status <> 'missing'
+                  AND refreshed_at > now() - make_interval(secs => %s)""",
+        (space_key, hours * 3600),
+    ).fetchone()
+    return (row[0], row[1], row[2]) if row else None
+
+
 def mark_space_status(conn: psycopg.Connection, space_key: str, status: str) -> bool:
     """Set a space's status (e.g. ``missing`` when it disappeared); True when it changed."""
     row = conn.execute(

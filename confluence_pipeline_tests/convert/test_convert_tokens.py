@@ -5,8 +5,11 @@ from __future__ import annotations
 import socket
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from confluence_pipeline.convert import tokens
+from confluence_pipeline.convert.tokens import count_joined, count_tokens
 
 
 def test_offline_encoding_is_cl100k(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -38,3 +41,27 @@ def test_truncate_tokens_never_splits_a_character() -> None:
     assert tokens.truncate_tokens(text, 10_000) == text
     assert tokens.truncate_tokens(text, 0) == ""
     assert tokens.truncate_tokens("", 5) == ""
+
+
+_PIECES = st.text(
+    alphabet=st.sampled_from(list("ab Z9 .,;:'\"()|`*#-\t\u00a0\u3000é\u0301①一다데😀…\\<>&\u2028\x0b")),
+    min_size=1,
+    max_size=8,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(_PIECES, st.sampled_from(["\n", "\n\n"])), min_size=2, max_size=5))
+def test_count_joined_equals_counting_the_joined_text(parts: list[tuple[str, str]]) -> None:
+    segments = [text for text, _ in parts]
+    separators = [separator for _, separator in parts[:-1]]
+    joined = segments[0] + "".join(sep + text for sep, text in zip(separators, segments[1:], strict=True))
+    counted = count_joined([(text, count_tokens(text)) for text in segments], separators)
+    assert counted is None or counted == count_tokens(joined)
+
+
+def test_count_joined_declines_what_it_cannot_add_up() -> None:
+    assert count_joined([("Intro.", 2), ("Next line", 2)], ["\n\n"]) == count_tokens("Intro.\n\nNext line")
+    assert count_joined([("a", 1), ("  ", 1), ("b", 1)], ["\n", "\n"]) is None  # a blank segment
+    assert count_joined([("a\n", 2), ("b", 1)], ["\n"]) is None  # ends in a newline
+    assert count_joined([("a", 1), (" \nb", 2)], ["\n"]) is None  # leading whitespace runs into a newline

@@ -118,3 +118,28 @@ def test_a_space_that_disappeared_fails_clearly_and_keeps_data(stack, db_url: st
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "no longer exists" in failure.event_specific_data.error.message
+
+
+def test_an_idle_run_asks_confluence_once_per_space(stack, db_url: str) -> None:
+    server, instance = stack
+    _run(instance)
+    server.reset_stats()
+    idle = _run(instance)
+    stats = server.stats()
+    # The page listing only: the space's metadata was fetched by the first run, less than a day ago.
+    assert stats["total"] == 1, stats["by_endpoint"]
+    assert stats["by_endpoint"] == {"GET /rest/api/content/search": 1}
+    assert idle["confluence_space"]["confluence_requests"] == 0
+    assert idle["confluence_space"]["refreshed"] is False
+    assert idle["confluence_space"]["name"] == server.corpus.spaces[SPACE].name
+    assert idle["confluence_pages"]["pages_written"] == 0
+
+
+def test_space_metadata_is_fetched_again_once_it_is_old(stack, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    server, instance = stack
+    _run(instance)
+    monkeypatch.setenv("CONFLUENCE_SPACE_REFRESH_HOURS", "0")
+    server.reset_stats()
+    again = _run(instance)
+    assert again["confluence_space"]["refreshed"] is True
+    assert server.stats()["by_endpoint"].get("GET /rest/api/space/{key}") == 1

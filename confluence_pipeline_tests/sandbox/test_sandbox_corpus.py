@@ -227,3 +227,26 @@ def test_unknown_flavor_and_timezone_are_rejected() -> None:
         generate_corpus(10, 1, flavor="server")
     with pytest.raises(Exception, match="Mars"):
         generate_corpus(10, 1, timezone="Mars/Olympus")
+
+
+def test_real_profile_pages_weigh_like_the_real_ones() -> None:
+    corpus = generate_corpus(400, 9, profile="real")
+    again = generate_corpus(400, 9, profile="real")
+    assert set(corpus.spaces) == {"ENG", "OPS", "DATA", "HR"}
+    assert len(corpus) == 400
+    topic_pages = [p for p in corpus.pages(statuses=["current"]) if p.topic >= 0]
+    bodies = [corpus.body(p) for p in topic_pages]
+    assert bodies[::9] == [again.body(again.page(p.id)) for p in topic_pages[::9]]  # type: ignore[arg-type]
+    for page, body in zip(topic_pages, bodies, strict=True):
+        parse_storage(body)  # well-formed storage format
+        keywords = corpus.keywords(page.id)
+        assert keywords is not None and keywords.code in body
+    real = [len(p.storage.encode()) for p in load_fixture_pages()]
+    average = sum(len(b.encode()) for b in bodies) / len(bodies)
+    # The same weight as the real pages on average (within a third), and never one body twice.
+    assert 0.66 * sum(real) / len(real) < average < 1.5 * sum(real) / len(real)
+    assert len(set(bodies)) == len(bodies)
+    assert sum("<table" in b for b in bodies) > len(bodies) // 4
+    assert sum('ac:name="code"' in b for b in bodies) > len(bodies) // 10
+    with pytest.raises(ValueError, match="profile"):
+        generate_corpus(10, 1, profile="huge")

@@ -176,3 +176,60 @@ def test_ef_search_is_set_for_the_search_transaction_only(store) -> None:
         _stage_and_search({"VECTOR_EF_SEARCH": "many"})
     with pytest.raises(ValueError, match="SEARCH_RRF_K"):
         _stage_and_search({"SEARCH_RRF_K": "0"})
+
+
+def test_the_estimate_of_a_filter_follows_the_statistics(store) -> None:
+    from confluence_pipeline.search import filters as search_filters
+
+    conn, _ = store
+    conn.execute("ANALYZE pages")
+    conn.execute("ANALYZE chunks")
+    search_filters._ratios.clear()
+    for space, chunks in conn.execute(
+        """SELECT p.space_key, count(*) FROM chunks c JOIN pages p ON p.page_id = c.document_id
+           WHERE c.is_live AND p.status = 'current' GROUP BY 1"""
+    ).fetchall():
+        estimate = search_filters.estimated_chunks(conn, SearchFilters(space_key=space))
+        assert chunks / 3 <= estimate <= chunks * 3, (space, chunks, estimate)
+
+
+def test_a_selective_filter_gets_the_exact_nearest_pages(store, monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    from confluence_pipeline.search import hybrid
+
+    conn, _ = store
+    monkeypatch.setattr(hybrid, "EXACT_MAX_CHUNKS", 10**9)  # every filter takes the exact path
+    space = conn.execute("SELECT space_key FROM pages GROUP BY space_key ORDER BY count(*) LIMIT 1").fetchone()[0]
+    query = "payment latency rollback"
+    model = docs.active_model(conn)
+    rows = conn.execute(
+        """SELECT c.document_id, e.embedding FROM chunks c JOIN pages p ON p.page_id = c.document_id
+           JOIN embeddings e ON e.model = %s AND e.content_hash = c.content_hash
+           WHERE c.is_live AND p.space_key = %s""",
+        (model[0], space),
+    ).fetchall()
+    vector = PROVIDER.embed([query])[0]
+    best: dict[str, float] = {}
+    for document_id, embedding in rows:
+        distance = 1 - float(np.dot(embedding.to_numpy(), vector))
+        best[document_id] = min(best.get(document_id, 2.0), distance)
+    expected = sorted(best, key=lambda d: (best[d], d))[:5]
+    results = search(conn, query, PROVIDER, k=5, filters=SearchFilters(space_key=space), mode="vector")
+    assert [r.page_id for r in results][:3] == expected[:3]
+    assert {r.space_key for r in results} == {space}
+
+
+def test_a_broad_filter_walks_the_index_within_a_bound(store, monkeypatch: pytest.MonkeyPatch) -> None:
+    from confluence_pipeline.search import hybrid
+
+    conn, corpus = store
+    monkeypatch.setattr(hybrid, "EXACT_MAX_CHUNKS", 0)  # every filter takes the bounded iterative scan
+    query, _ = _code_query(corpus)
+    space = conn.execute("SELECT space_key FROM pages GROUP BY space_key ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
+    results = search(conn, query, PROVIDER, k=5, filters=SearchFilters(space_key=space), mode="vector")
+    assert results and {r.space_key for r in results} == {space}
+    with conn.transaction():
+        hybrid.set_scan(conn, 40, max_scan_tuples=hybrid.FILTERED_SCAN_TUPLES)
+        assert conn.execute("SHOW hnsw.max_scan_tuples").fetchone()[0] == str(hybrid.FILTERED_SCAN_TUPLES)
+    assert conn.execute("SHOW hnsw.max_scan_tuples").fetchone()[0] == "20000"  # LOCAL: gone with the transaction

@@ -43,3 +43,31 @@ def test_database_url_wins_over_the_embedded_server(monkeypatch: pytest.MonkeyPa
     assert urls.dagster == "postgresql+psycopg2://app:secret@db.example/prod"
     explicit = localstack.LocalStackSettings(dagster_pg_url="postgresql+psycopg2://dagster@db.example/runs")
     assert localstack.ensure_database("postgresql://app@db.example/prod", explicit).dagster == explicit.dagster_pg_url
+
+
+def test_server_settings_are_sized_to_the_machine() -> None:
+    small = localstack.server_settings(2 * 2**30, 1)
+    assert small == {
+        "shared_buffers": "512MB",
+        "maintenance_work_mem": "256MB",
+        "max_parallel_maintenance_workers": "1",
+        "effective_cache_size": "1024MB",
+    }
+    large = localstack.server_settings(64 * 2**30, 16)
+    assert large["shared_buffers"] == "4096MB" and large["maintenance_work_mem"] == "2048MB"
+    assert large["max_parallel_maintenance_workers"] == "4"
+
+
+def test_the_embedded_server_starts_sized_to_the_machine(stack: localstack.LocalStackSettings) -> None:
+    import psutil
+
+    wanted = localstack.server_settings(psutil.virtual_memory().total, os.cpu_count() or 1)
+    urls = localstack.ensure_database(None, stack)
+    with psycopg.connect(urls.app) as conn:
+        for name, value in wanted.items():
+            same = conn.execute(
+                "SELECT pg_size_bytes(current_setting(%s)) = pg_size_bytes(%s)", (name, value)
+            ).fetchone()[0]
+            assert same, (name, conn.execute(f"SHOW {name}").fetchone()[0], value)
+    # Attaching again changes nothing (no restart: the server keeps running with its data).
+    localstack.ensure_database(None, stack)

@@ -7,7 +7,7 @@ import uuid
 from random import Random
 from urllib.parse import quote
 
-from confluence_sandbox import bodies
+from confluence_sandbox import bodies, real_bodies
 from confluence_sandbox.corpus.index import CorpusIndex
 from confluence_sandbox.corpus.model import (
     KIND_FIXTURE,
@@ -115,6 +115,8 @@ class CorpusContent(CorpusIndex):
             )
         topic = TOPICS[page.topic]
         subject = _subjects(topic)[page.subject]
+        if self.profile == "real":
+            return real_bodies.render_real_body(self.seed, page.id, page.title, _code_term(subject, page.ordinal))
         variant = topic.variants[page.variant]
         parent = self._pages.get(page.parent_id) if page.parent_id is not None else None
         home = self.space_home(page.space_key)

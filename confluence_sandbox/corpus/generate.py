@@ -195,6 +195,7 @@ def generate_corpus(
     timezone: str = "UTC",
     include_plays: bool = False,
     plays_as_of: date | None = None,
+    profile: str = "synthetic",
 ) -> Corpus:
     """Generate the sandbox corpus.
 
@@ -209,15 +210,21 @@ def generate_corpus(
         include_plays: Add the Play tracking space ``PLAY`` (:mod:`confluence_sandbox.plays`, fixed page ids) on top
             of ``pages``.
         plays_as_of: The day the Play pages are current to (default: the epoch's day).
+        profile: ``synthetic`` (generated bodies, every space) or ``real`` (real-size bodies built from the bundled
+            real pages, in the four current team spaces only: no fixture space, personal or archived space).
 
     Returns:
         The corpus.
     """
     if pages < 0:
         raise ValueError("pages must be >= 0")
-    corpus = Corpus(seed=seed, flavor=flavor, timezone=timezone)
+    corpus = Corpus(seed=seed, flavor=flavor, timezone=timezone, profile=profile)
     rng = Random(f"corpus:{seed}")
     space_defs = list(_SPACE_DEFS)
+    if profile == "real":
+        # Real-size bodies come from the real pages themselves; serving those again as space QM adds nothing.
+        include_fixtures = False
+        space_defs = [d for d in space_defs if d[2] == "global" and d[3] == "current"]
     if include_fixtures:
         space_defs.insert(4, _QM_DEF)
     for i, (key, name, kind, status, description, _w, jira, korean) in enumerate(space_defs):
@@ -240,7 +247,7 @@ def generate_corpus(
         as_of = plays_as_of or plays.default_as_of(EPOCH)
         plays.add_play_space(corpus, seed=seed, as_of=as_of, created_ms=EPOCH_MS - _SPAN_MS - _DAY_MS)
     generated = max(0, pages - fixture_count)
-    gen_defs = [d for d in _SPACE_DEFS]
+    gen_defs = [d for d in space_defs if d[0] != "QM"]
     budgets = _allocate(generated, [d[5] for d in gen_defs])
     combos = _ComboAllocator(Random(f"combos:{seed}"))
     plans: list[tuple[str, list[_Plan]]] = []

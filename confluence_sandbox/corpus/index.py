@@ -14,6 +14,7 @@ from confluence_sandbox.corpus.model import (
     EPOCH,
     FLAVORS,
     KIND_FIXTURE,
+    PROFILES,
     STATUSES,
     CorpusError,
     Page,
@@ -25,9 +26,12 @@ from confluence_sandbox.corpus.model import (
 class CorpusIndex:
     """The corpus's state and indexes, with the reads and the index upkeep its other parts share."""
 
-    def __init__(self, *, seed: int, flavor: str, timezone: str) -> None:
+    def __init__(self, *, seed: int, flavor: str, timezone: str, profile: str = "synthetic") -> None:
         if flavor not in FLAVORS:
             raise ValueError(f"flavor must be one of {FLAVORS}, not {flavor!r}")
+        if profile not in PROFILES:
+            raise ValueError(f"profile must be one of {PROFILES}, not {profile!r}")
+        self.profile = profile
         ZoneInfo(timezone)  # fail early on an unknown zone
         self.seed = seed
         self.flavor = flavor

@@ -13,6 +13,10 @@ from confluence_sandbox.topics import SUBJECTS_BY_KIND, Subject, Topic
 EPOCH = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 EPOCH_MS = int(EPOCH.timestamp() * 1000)
 FLAVORS = ("cloud", "dc")
+# ``synthetic``: the generated bodies (about 4 KB, 5 chunks a page). ``real``: bodies built from the bundled real
+# pages (about 16 KB, 12 chunks a page; see :mod:`confluence_sandbox.real_bodies`) in the four team spaces, for
+# benchmarks that must weigh what real pages weigh.
+PROFILES = ("synthetic", "real")
 STATUSES = ("current", "archived", "trashed")
 
 # Marker values of Page.topic for pages that are not topic pages.

@@ -51,16 +51,29 @@ def _fail_on_config(exc: Exception) -> Failure:
     group_name=GROUP,
     pool="confluence_api",
     kinds={"confluence", "postgres"},
-    description="The space's metadata, refreshed from Confluence. A space that disappeared is marked 'missing'.",
+    description=(
+        "The space's metadata, refreshed from Confluence once it is older than CONFLUENCE_SPACE_REFRESH_HOURS. A "
+        "space that disappeared is marked 'missing'."
+    ),
 )
 def confluence_space(
     context: AssetExecutionContext, confluence: ConfluenceResource, postgres: PostgresResource
 ) -> MaterializeResult:
-    """Fetch the partition's space and upsert its row."""
+    """Fetch the partition's space and upsert its row, unless it was fetched recently."""
     key = context.partition_key
-    client = confluence.client()
     started = time.monotonic()
     with postgres.connect() as conn:
+        # A run with nothing changed should cost one request per space: the page listing's.
+        fresh = page_store.fresh_space(conn, key, confluence.settings().space_refresh_hours)
+        if fresh is not None:
+            context.log.info("space %s: %s (metadata fetched recently; not asked again)", key, fresh[0])
+            return MaterializeResult(
+                metadata={
+                    "name": fresh[0], "type": fresh[1], "status": fresh[2], "changed": False, "refreshed": False,
+                    "confluence_requests": 0, "seconds": round(time.monotonic() - started, 3),
+                }
+            )  # fmt: skip
+        client = confluence.client()
         try:
             space = fetch_space(client, key)
         except ConfluenceNotFound:
@@ -79,6 +92,7 @@ def confluence_space(
             raise _fail_on_config(exc) from None
         with conn.transaction():
             changed = page_store.upsert_space(conn, space)
+            page_store.mark_space_refreshed(conn, key)
     context.log.info("space %s: %s (%s)", key, space.name, "updated" if changed else "unchanged")
     return MaterializeResult(
         metadata={
@@ -86,6 +100,7 @@ def confluence_space(
             "type": space.space_type,
             "status": space.status,
             "changed": changed,
+            "refreshed": True,
             "confluence_requests": client.stats.requests,
             "seconds": round(time.monotonic() - started, 3),
         }

@@ -1,0 +1,121 @@
+"""Where a full sync's CPU goes: the in-process pipeline under cProfile, plus the database server's and sandbox's CPU.
+
+``python -m benchmarks.profile_sync [--pages N] [--top K]`` serves a real-size corpus from a sandbox process (no rate
+limit: the profile is about CPU), syncs it into a fresh database with the stage functions in this process only
+(``PIPELINE_WORKERS=1``, so that the profiler sees the conversion and chunking too), and prints:
+
+* the CPU seconds of each stage in this process, and of the PostgreSQL server and the sandbox meanwhile;
+* the functions with the most CPU time (cProfile with a CPU clock, so a busy machine does not inflate them).
+
+CPU time, not wall time, is the figure to compare on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import sys
+import time
+from typing import Any
+
+import psutil
+
+from benchmarks.harness import fresh_database, sandbox_env, start_sandbox
+from confluence_pipeline.cli.common import local_database
+
+
+def _server_cpu(db_url: str) -> float:
+    """CPU seconds used so far by the PostgreSQL server's processes (the postmaster and its children)."""
+    import psycopg
+
+    with psycopg.connect(db_url) as conn:
+        pid = conn.execute("SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'").fetchone()[0]
+    postmaster = psutil.Process(pid).parent()
+    total = 0.0
+    for proc in [postmaster, *postmaster.children()]:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system + times.children_user + times.children_system
+        except psutil.Error:
+            continue
+    return total
+
+
+def profile(pages: int, seed: int, top: int) -> None:
+    """Sync a real-size corpus of ``pages`` pages under cProfile and print where the CPU went."""
+    urls = local_database()
+    sandbox = start_sandbox(pages, seed, profile="real")
+    os.environ.update(sandbox_env({}, sandbox, PIPELINE_WORKERS="1", CONFLUENCE_RATE_LIMIT_RPS="100000"))
+    try:
+        with fresh_database(urls.app, "bench_profile") as db:
+            from confluence_pipeline.confluence.sync import discover_spaces, sync_space
+            from confluence_pipeline.defs.resources import configured_resources
+            from confluence_pipeline.stages import chunk_space, convert_space, embed_space
+            from confluence_pipeline.store import pages as page_store
+            from confluence_pipeline.store.db import connect
+
+            resources = configured_resources(os.environ)
+            settings = resources.pipeline.settings(resources.confluence.settings())
+            provider = resources.embeddings.build()
+            client = resources.confluence.client()
+            stages: dict[str, Any] = {
+                "sync": lambda conn, key: sync_space(conn, client, key),
+                "markdown": lambda conn, key: convert_space(conn, key, settings),
+                "chunks": lambda conn, key: chunk_space(conn, key, settings),
+                "embeddings": lambda conn, key: embed_space(conn, key, [provider], settings),
+            }
+            cpu = dict.fromkeys(stages, 0.0)
+            server = dict.fromkeys(stages, 0.0)
+            sandbox_cpu = dict.fromkeys(stages, 0.0)
+            profiler = cProfile.Profile(time.process_time)
+            wall = time.monotonic()
+            with connect(db, autocommit=True) as conn:
+                spaces = discover_spaces(client)
+                with conn.transaction():
+                    for space in spaces:
+                        page_store.upsert_space(conn, space)
+                for space in spaces:
+                    for name, stage in stages.items():
+                        before = (time.process_time(), _server_cpu(db), sandbox.cpu_seconds())
+                        profiler.enable()
+                        stage(conn, space.key)
+                        profiler.disable()
+                        cpu[name] += time.process_time() - before[0]
+                        server[name] += _server_cpu(db) - before[1]
+                        sandbox_cpu[name] += sandbox.cpu_seconds() - before[2]
+                stored = conn.execute("SELECT count(*) FROM pages WHERE status = 'current'").fetchone()[0]
+            wall = time.monotonic() - wall
+    finally:
+        sandbox.stop()
+    print(f"\n== CPU of a full sync of {stored:,} real-size pages, one process (wall {wall:.1f} s) ==")
+    print(f"{'stage':<12}{'pipeline':>10}{'postgres':>10}{'sandbox':>10}{'ms/page':>10}")
+    for name in stages:
+        total = cpu[name] + server[name] + sandbox_cpu[name]
+        print(f"{name:<12}{cpu[name]:>9.1f}s{server[name]:>9.1f}s{sandbox_cpu[name]:>9.1f}s"
+              f"{1000 * total / max(1, stored):>10.1f}")  # fmt: skip
+    total = sum(cpu.values()) + sum(server.values()) + sum(sandbox_cpu.values())
+    print(f"{'all':<12}{sum(cpu.values()):>9.1f}s{sum(server.values()):>9.1f}s{sum(sandbox_cpu.values()):>9.1f}s"
+          f"{1000 * total / max(1, stored):>10.1f}")  # fmt: skip
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
+    print("\nfunctions by own CPU time (cProfile, process_time):")
+    print("\n".join(line for line in out.getvalue().splitlines() if line.strip())[:20000])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: ``python -m benchmarks.profile_sync [--pages N] [--top K]``."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.profile_sync", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("--pages", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--top", type=int, default=40)
+    args = parser.parse_args(argv)
+    profile(args.pages, args.seed, args.top)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
