@@ -14,26 +14,17 @@ import pytest
 from dagster import (
     DagsterInstance,
     DefaultScheduleStatus,
-    DefaultSensorStatus,
     ExecuteInProcessResult,
     build_schedule_context,
-    build_sensor_context,
     instance_for_test,
-    job,
-    op,
 )
 from dagster._utils.schedules import cron_string_iterator
 
 from confluence_pipeline.definitions import defs
 from confluence_pipeline.defs.ingest.partitions import space_partitions
-from confluence_pipeline.defs.maintenance.schedules import (
-    WEEKLY_TICK_RUNS_TAG,
-    WEEKLY_TICK_TAG,
-    weekly_maintenance_schedule,
-    weekly_tick_tags,
-)
-from confluence_pipeline.defs.maintenance.sensors import AFTER_WEEKLY_TICK_TAG, after_weekly_maintenance
+from confluence_pipeline.defs.maintenance.schedules import weekly_maintenance_schedule
 from confluence_pipeline.defs.resources import SettingError, automation_settings, build_resources
+from confluence_pipeline.defs.tags import WEEKLY_TICK_RUNS_TAG, WEEKLY_TICK_TAG
 from confluence_pipeline.localstack import PROJECT_ROOT
 from confluence_pipeline.store import pages as store
 
@@ -177,7 +168,7 @@ def test_the_weekly_schedule_reconciles_the_weekly_spaces_at_its_tick_in_seoul()
         )
         requests = schedule.evaluate_tick(context).run_requests or []
     assert [r.partition_key for r in requests] == ["OPS", "QM"]
-    stamp = "2026-01-09T18:00:00+09:00"
+    stamp = "2026-01-09T09:00:00Z"  # the tick in UTC (defs/tags.py): 18:00 in Seoul
     assert [r.run_key for r in requests] == [f"OPS:weekly:{stamp}", f"QM:weekly:{stamp}"]
     assert all({WEEKLY_TICK_TAG: stamp, WEEKLY_TICK_RUNS_TAG: "2"}.items() <= r.tags.items() for r in requests)
     assert defs.resolve_job_def("confluence_reconcile").name == schedule.job_name
@@ -221,47 +212,3 @@ def test_bad_automation_settings_name_the_variable(environ: dict[str, str], mess
     with pytest.raises((ValueError, SettingError), match=message):
         automation_settings(environ)
     assert automation_settings({}).weekly_cron == "0 18 * * 5"
-
-
-@op
-def _aggregate() -> None:
-    """Stands in for the Play QTD aggregation."""
-
-
-@job
-def _follow_up() -> None:
-    _aggregate()
-
-
-@op
-def _step() -> None:
-    """Stands in for a reconciliation."""
-
-
-@job
-def _reconciliation() -> None:
-    _step()
-
-
-def test_follow_up_work_runs_once_per_tick_after_every_run_of_the_tick_finished() -> None:
-    sensor = after_weekly_maintenance(_follow_up)
-    assert sensor.name == "_follow_up_after_weekly" and sensor.default_status == DefaultSensorStatus.RUNNING
-    first, second = "2026-01-09T18:00:00+09:00", "2026-01-16T18:00:00+09:00"
-    with instance_for_test() as instance:
-
-        def evaluate(cursor: str | None) -> Any:
-            return sensor.evaluate_tick(build_sensor_context(instance=instance, cursor=cursor))
-
-        assert _reconciliation.execute_in_process(instance=instance, tags=weekly_tick_tags(first, 2)).success
-        assert evaluate(None).skip_message  # one of the tick's two runs does not exist yet
-        pending = instance.create_run_for_job(_reconciliation, tags=weekly_tick_tags(first, 2))
-        assert evaluate(None).skip_message  # it exists, but has not finished
-        instance.report_run_failed(pending)  # a refused reconciliation does not hold the follow-up back
-        done = evaluate(None)
-        [request] = done.run_requests
-        assert request.run_key == f"after-weekly:{first}" and request.tags[AFTER_WEEKLY_TICK_TAG] == first
-        assert done.cursor == first and evaluate(first).skip_message
-
-        assert _reconciliation.execute_in_process(instance=instance, tags=weekly_tick_tags(second, 1)).success
-        later = evaluate(first)
-        assert [r.run_key for r in later.run_requests] == [f"after-weekly:{second}"] and later.cursor == second
