@@ -116,6 +116,8 @@ def free_port() -> int:
 def start_sandbox(pages: int, seed: int, *, profile: str = "real", rate_limit_rps: float | None = None) -> Sandbox:
     """Start ``python -m confluence_sandbox serve`` and wait until it answers.
 
+    The Play space is left out: the corpus is the generated spaces alone.
+
     Args:
         pages: pages of the generated corpus.
         seed: corpus seed.
@@ -125,7 +127,8 @@ def start_sandbox(pages: int, seed: int, *, profile: str = "real", rate_limit_rp
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "confluence_sandbox", "serve", "--port", str(port), "--pages", str(pages),
-         "--seed", str(seed), "--profile", profile, "--email", SANDBOX_EMAIL, "--token", SANDBOX_TOKEN],
+         "--seed", str(seed), "--profile", profile, "--no-plays", "--email", SANDBOX_EMAIL, "--token",
+         SANDBOX_TOKEN],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )  # fmt: skip
