@@ -227,8 +227,12 @@ def main(args: argparse.Namespace) -> int:
     if not args.no_convert:
         from benchmarks import convert_speed
 
+        from benchmarks import reader_tokens
+
         print()
         convert_speed.main([])
+        print()
+        print(reader_tokens.format_figures(reader_tokens.measure()))
     if not args.no_search:
         from benchmarks.search_speed import main as search_bench
 
