@@ -80,7 +80,7 @@ def _flatten_cell(markdown: str) -> str:
     if not markdown:
         return ""
     if "\n" not in markdown:
-        return _PIPE.sub(r"\\|", markdown)
+        return _PIPE.sub(r"\\|", markdown) if "|" in markdown else markdown
     out: list[str] = []
     fence: str | None = None
     for line in markdown.split("\n"):

@@ -19,6 +19,9 @@ INLINE_TAGS = frozenset({INLINE})
 CELL_TAGS = frozenset({CELL})
 BR = object()
 _ESCAPE = re.compile(r"[*`]|(?<!\w)_|_(?!\w)|<(?=[A-Za-z/!?])|&(?=#?[A-Za-z0-9]+;)|^ ?#|^ ?~~~")
+# Every match of _ESCAPE holds one of these: searching for them is ten times cheaper than the substitution, and most
+# text holds none.
+_MAY_ESCAPE = re.compile(r"[*`_<&#~]")
 _UNESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 _BACKTICK_RUN = re.compile(r"`+")
 _INDENT_LINES = re.compile(r"\n(?=[^\n])")
@@ -54,6 +57,8 @@ def escape_text(text: str) -> str:
     Returns:
         The text with minimal backslash escapes.
     """
+    if _MAY_ESCAPE.search(text) is None:
+        return text
     return _ESCAPE.sub(_escape_repl, text)
 
 

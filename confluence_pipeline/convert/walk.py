@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from functools import cache
 from typing import Any, ClassVar
 
 from lxml import etree
@@ -110,6 +111,12 @@ _FULL = 0
 _CONVERT = 1
 
 
+@cache
+def _options() -> dict[str, Any]:
+    """The options of markdownify for every page: its defaults with ours, built once."""
+    return MarkdownConverter(heading_style=ATX, bullets="-", strong_em_symbol="*", escape_misc=False).options
+
+
 class StorageWalker(MarkdownConverter):
     """markdownify's converter, walking an lxml tree of Confluence storage format.
 
@@ -133,7 +140,9 @@ class StorageWalker(MarkdownConverter):
             context: page facts and lookups used for links, mentions and warnings.
             warnings: list that receives warnings (a new one when omitted).
         """
-        super().__init__(heading_style=ATX, bullets="-", strong_em_symbol="*", escape_misc=False)
+        # markdownify's own __init__ rebuilds the same options dict from its class attributes for every page.
+        self.options = dict(_options())
+        self.convert_fn_cache = {}
         self.context = context if context is not None else ConvertContext()
         self.warnings = warnings if warnings is not None else []
         self._depth_warned = False
