@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 _HANGUL = re.compile(r"[\uac00-\ud7a3]+")
@@ -88,17 +89,19 @@ def _expand(word: str) -> list[str]:
 
 def fts_document(text: str) -> str:
     """The text to feed ``to_tsvector('simple', …)`` for a chunk."""
-    out: list[str] = []
-    for word in _TOKEN.findall(text.lower()):
-        # Most words are ASCII, and str.isascii is far cheaper than a regex search: only the others can hold Hangul.
-        if word.isascii() or not _HANGUL.search(word):
-            out.append(word)
-        else:
-            expanded = _expand(word)
-            # "grafana의": the name alone too, right after the word, so "grafana" finds it.
-            expanded[1:1] = [run for run in _NOT_HANGUL.findall(word) if run != word]
-            out.extend(expanded)
-    return " ".join(out)
+    # Most words are ASCII, and str.isascii is far cheaper than a regex search: only the others can hold Hangul.
+    return " ".join([word if word.isascii() else _document_word(word) for word in _TOKEN.findall(text.lower())])
+
+
+@lru_cache(maxsize=1 << 16)
+def _document_word(word: str) -> str:
+    # Cached: a Korean page repeats its words, and expanding one is most of the cost of a chunk's document.
+    if not _HANGUL.search(word):
+        return word
+    expanded = _expand(word)
+    # "grafana의": the name alone too, right after the word, so "grafana" finds it.
+    expanded[1:1] = [run for run in _NOT_HANGUL.findall(word) if run != word]
+    return " ".join(expanded)
 
 
 def _strip_particle(word: str) -> str:
