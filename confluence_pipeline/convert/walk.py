@@ -246,21 +246,27 @@ class StorageWalker(MarkdownConverter):
     def _render_children(self, el: etree._Element, tags: frozenset[str], depth: int) -> str:
         if depth > MAX_DEPTH:
             return self._flatten_deep(el, tags)
-        pieces: list[Any] = []
         text = el.text
+        if not len(el):
+            # A leaf (most elements: a paragraph, a cell, a bold run): its text alone, as join_rendered would give it.
+            return self._text(text, tags) if text else ""
+        pieces: list[Any] = []
+        add = pieces.append
+        render = self._render
+        text_of = self._text
         if text:
-            pieces.append(self._text(text, tags))
+            add(text_of(text, tags))
         inline = INLINE in tags
         for child in el:
             tag = child.tag
             if tag.__class__ is str:
                 if tag == "br":
-                    pieces.append(" " if inline else BR)
+                    add(" " if inline else BR)
                 else:
-                    pieces.append(self._render(child, tags, depth))
+                    add(render(child, tags, depth))
             tail = child.tail
             if tail:
-                pieces.append(self._text(tail, tags))
+                add(text_of(tail, tags))
         return join_rendered(pieces)
 
     def _text(self, text: str, tags: frozenset[str]) -> str:
