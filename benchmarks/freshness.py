@@ -107,6 +107,20 @@ def _tick_summary(ticks: list[Any]) -> str:
     return "; ".join(parts) or "none"
 
 
+def _stop_group(daemon: subprocess.Popen[bytes], grace_s: float = 15.0) -> None:
+    """Stop the daemon and what it started: its code server outlived SIGTERM at times, holding its run's process."""
+    os.killpg(daemon.pid, signal.SIGTERM)
+    daemon.wait(timeout=60)
+    deadline = time.monotonic() + grace_s
+    try:
+        while time.monotonic() < deadline:
+            os.killpg(daemon.pid, 0)  # raises once no process of the group is left
+            time.sleep(0.5)
+        os.killpg(daemon.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 def measure(pages: int, seed: int, timeout: float = 180.0, daemon_log: Path | None = None) -> dict[str, Any]:
     """Sync a corpus, edit a page, run the daemon with the change sensor, and time the edit into search.
 
@@ -167,8 +181,7 @@ def measure(pages: int, seed: int, timeout: float = 180.0, daemon_log: Path | No
             figures["ticks"] = _tick_summary(_sensor_ticks(env))
     finally:
         if daemon is not None:
-            os.killpg(daemon.pid, signal.SIGTERM)
-            daemon.wait(timeout=60)
+            _stop_group(daemon)
         if log is not None:
             log.close()
         sandbox.stop()
