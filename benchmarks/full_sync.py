@@ -225,9 +225,7 @@ def main(args: argparse.Namespace) -> int:
         freshness.print_figures(freshness.measure(400, args.seed))
         sys.stdout.flush()
     if not args.no_convert:
-        from benchmarks import convert_speed
-
-        from benchmarks import reader_tokens
+        from benchmarks import convert_speed, reader_tokens
 
         print()
         convert_speed.main([])
