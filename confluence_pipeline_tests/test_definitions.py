@@ -139,3 +139,10 @@ def test_the_code_location_loads_without_the_checkout(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == str(ASSETS)
+
+
+def test_loading_the_code_location_leaves_pandas_unimported() -> None:
+    # Every run process loads the location: pandas (seconds of import under load) is for the Play aggregation only.
+    probe = "import sys, confluence_pipeline.definitions; print('pandas' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

@@ -12,10 +12,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
-
-import pandas as pd
 
 from confluence_pipeline.plays.tables import (
     Row,
@@ -27,6 +25,9 @@ from confluence_pipeline.plays.tables import (
     require_well_formed,
     text,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 REQUIRED_COLUMNS = ("play_id", "action_type", "created_at")
 KNOWN_COLUMNS = ("log_id", "play_id", "action_type", "title", "url", "actor", "created_at")
@@ -136,6 +137,8 @@ def parse_action_log(storage: str, tz: ZoneInfo, *, what: str = "the Action Log 
     Raises:
         PageStructureError: no table has the columns play_id, action_type and created_at.
     """
+    import pandas as pd  # imported when used: runs that never aggregate skip its seconds of import
+
     table, headers = find_table(storage, REQUIRED_COLUMNS, what)
     header_cells = table.rows[0].cells
     written = [cell_text(storage, c) for c in header_cells]

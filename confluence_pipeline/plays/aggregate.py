@@ -13,9 +13,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import psycopg
 
 from confluence_pipeline.plays.actionlog import COUNTED_KINDS, ActionLog, RowProblem, parse_action_log
@@ -23,6 +22,9 @@ from confluence_pipeline.plays.playdb import play_ids
 from confluence_pipeline.plays.quarters import Quarter
 from confluence_pipeline.plays.settings import PlaySettings, RagThresholds
 from confluence_pipeline.store import plays as store
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 STATUSES = ("Green", "Amber", "Red")
 # Outbox events that are actions of a counted kind (the rest only touch Live docs or the Play DB's status).
@@ -100,6 +102,8 @@ def count_quarter(
     Returns:
         The counts per Play and what was left out.
     """
+    import pandas as pd  # imported when used: runs that never aggregate skip its seconds of import
+
     tz = settings.tz
     start, end = quarter.start(tz).astimezone(UTC), quarter.end(tz).astimezone(UTC)
     cutoff = min(end, now.astimezone(UTC))
@@ -127,6 +131,8 @@ def count_quarter(
 
 def event_actions(events: Iterable[tuple[str, str, str, datetime]], log_ids: set[str]) -> pd.DataFrame:
     """Outbox events as action rows, leaving out those whose row the Action Log already holds (by log id)."""
+    import pandas as pd  # imported when used: runs that never aggregate skip its seconds of import
+
     records = [
         {
             "log_id": event_id,
@@ -150,6 +156,8 @@ def effective_actions(
 
     ``up_to_seq`` leaves out events that arrived after that one (an event's Play DB write shows the Play as of it).
     """
+    import pandas as pd  # imported when used: runs that never aggregate skip its seconds of import
+
     extra = event_actions(store.counted_events(conn, list(EVENT_KINDS), up_to_seq=up_to_seq), log.log_ids)
     if not len(extra):
         return log.frame, 0

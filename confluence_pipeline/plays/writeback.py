@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import pandas as pd
 import psycopg
 
 from confluence_pipeline.confluence.client import ConfluenceClient
@@ -213,6 +212,8 @@ class WritebackResult:
 
     def table_markdown(self) -> str:
         """The figures the table is to show, as Markdown."""
+        import pandas as pd  # imported when used: runs that never aggregate skip its seconds of import
+
         frame = pd.DataFrame(
             [[r.play_id, *r.counts().values(), r.status] for r in self.stats],
             columns=["Play", "Activity", "Signal", "Brief", "S2", "S3", "Status"],
@@ -221,6 +222,8 @@ class WritebackResult:
 
     def changes_markdown(self) -> str:
         """The cells that change (or changed), as Markdown."""
+        import pandas as pd  # imported when used: runs that never aggregate skip its seconds of import
+
         if not self.plan.changes:
             return "No cell changes: the table shows these figures already."
         frame = pd.DataFrame([c.as_dict() for c in self.plan.changes])
