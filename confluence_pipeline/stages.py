@@ -295,8 +295,7 @@ def embed_space(
         bulk = _begin_bulk_load(conn, space_key, provider.model, pending_only)
 
         def start(batch: list[tuple[str, str]], provider: EmbeddingProvider = provider) -> Pending[np.ndarray]:
-            # What a reader reads: link text without destinations (the key, content_hash, is its hash).
-            return _submit_embed(provider, [reader_text(text) for _, text in batch], pool)
+            return _submit_embed(provider, [text for _, text in batch], pool)
 
         def finish(batch: list[tuple[str, str]], vectors: np.ndarray, model: str = provider.model) -> None:
             with conn.transaction():
@@ -347,15 +346,19 @@ def _begin_bulk_load(conn: psycopg.Connection, space_key: str, model: str, pendi
 
 
 def _embed_texts(provider: EmbeddingProvider, texts: list[str]) -> tuple[np.ndarray, dict[str, int | float]]:
-    """Worker: embed with a copy of the provider; its counters go back with the vectors."""
-    vectors = provider.embed(texts)
+    """Worker: embed the reader text of stored chunk texts with a copy of the provider; its counters go back too."""
+    vectors = provider.embed([reader_text(text) for text in texts])
     return vectors, provider.stats.snapshot()
 
 
 def _submit_embed(provider: EmbeddingProvider, texts: list[str], pool: WorkerPool | None) -> Pending[np.ndarray]:
-    """Embed ``texts``: in the workers when the provider is CPU-bound and can travel to them, else here."""
+    """Embed stored chunk texts: in the workers when the provider is CPU-bound and can travel to them, else here.
+
+    What is embedded is what a reader reads, :func:`~confluence_pipeline.convert.reader.reader_text`: link text
+    without destinations (the chunk's ``content_hash`` is its hash). The workers derive it too.
+    """
     if pool is None or len(texts) < PARALLEL_THRESHOLD or not getattr(provider, "runs_in_workers", False):
-        return Pending.done(provider.embed(texts))
+        return Pending.done(provider.embed([reader_text(text) for text in texts]))
 
     def combine(parts: list[tuple[np.ndarray, dict[str, int | float]]]) -> np.ndarray:
         for _, stats in parts:
