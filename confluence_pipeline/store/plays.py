@@ -43,10 +43,9 @@ class StatRow:
 
 
 @dataclass(frozen=True, slots=True)
-class EventRecord:
-    """An outbox event with its state."""
+class EventData:
+    """What an outbox event says (columns of ``play_events``), shared by the records below."""
 
-    seq: int
     event_id: str
     event_type: str
     play_id: str
@@ -55,6 +54,13 @@ class EventRecord:
     actor: str | None
     payload: dict[str, Any]
     occurred_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord(EventData):
+    """An outbox event with its state."""
+
+    seq: int
     created_at: datetime
     status: str
     synced_at: datetime | None
@@ -64,7 +70,7 @@ class EventRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class OpenWrite:
+class OpenWrite(EventData):
     """A page write of an event that is not synced yet, with the event's data."""
 
     event_seq: int
@@ -74,14 +80,6 @@ class OpenWrite:
     status: str
     attempts: int
     next_attempt_at: datetime | None
-    event_id: str
-    event_type: str
-    play_id: str
-    title: str
-    url: str | None
-    actor: str | None
-    payload: dict[str, Any]
-    occurred_at: datetime
 
 
 def stored_page(conn: psycopg.Connection, page_id: str) -> StoredPage | None:

@@ -22,3 +22,20 @@ def sandbox_settings(server: Any, **overrides: Any) -> ConfluenceSettings:
     }
     values.update(overrides)
     return ConfluenceSettings(**values)
+
+
+def sandbox_environ(server: Any, db_url: str, **extra: str) -> dict[str, str]:
+    """The variables a deployment would set to sync the sandbox into ``db_url``; ``extra`` adds or overrides some.
+
+    Besides the URL and login: no client rate limit to speak of, and stage work in process.
+    """
+    return {
+        "DATABASE_URL": db_url,
+        "CONFLUENCE_BASE_URL": server.base_url,
+        "CONFLUENCE_DEPLOYMENT": "cloud" if server.flavor == "cloud" else "datacenter",
+        "CONFLUENCE_EMAIL": server.email,
+        "CONFLUENCE_API_TOKEN": server.token,
+        "CONFLUENCE_RATE_LIMIT_RPS": "1000",
+        "PIPELINE_WORKERS": "1",
+        **extra,
+    }

@@ -20,6 +20,7 @@ from confluence_pipeline.defs.ingest.partitions import space_partitions
 from confluence_pipeline.defs.maintenance.alerts import confluence_run_failure_alert, confluence_sync_health_alert
 from confluence_pipeline.defs.maintenance.assets import maintenance_assets
 from confluence_pipeline.defs.resources import build_resources
+from confluence_pipeline_tests.confluence.helpers import sandbox_environ
 from confluence_pipeline_tests.maintenance.webhook import WebhookServer
 
 SPACE = "ENG"
@@ -36,19 +37,14 @@ def webhook() -> Iterator[WebhookServer]:
 @pytest.fixture
 def stack(make_sandbox, db_url: str, webhook: WebhookServer, monkeypatch: pytest.MonkeyPatch):
     server = make_sandbox(pages=40)
-    for name, value in {
-        "DATABASE_URL": db_url,
-        "CONFLUENCE_BASE_URL": server.base_url,
-        "CONFLUENCE_DEPLOYMENT": "cloud",
-        "CONFLUENCE_EMAIL": server.email,
-        "CONFLUENCE_API_TOKEN": server.token,
-        "CONFLUENCE_RATE_LIMIT_RPS": "1000",
-        "CONFLUENCE_MAX_RETRIES": "0",
-        "CONFLUENCE_BACKOFF_BASE_S": "0.01",
-        "PIPELINE_WORKERS": "1",
-        "ALERT_WEBHOOK_URL": webhook.url,
-        "ALERT_UI_URL": "http://dagster.test:3000",
-    }.items():
+    for name, value in sandbox_environ(
+        server,
+        db_url,
+        CONFLUENCE_MAX_RETRIES="0",
+        CONFLUENCE_BACKOFF_BASE_S="0.01",
+        ALERT_WEBHOOK_URL=webhook.url,
+        ALERT_UI_URL="http://dagster.test:3000",
+    ).items():
         monkeypatch.setenv(name, value)
     instance = DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(space_partitions.name, [SPACE])

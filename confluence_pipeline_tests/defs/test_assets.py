@@ -12,6 +12,7 @@ from confluence_pipeline.defs.ingest.assets import ingest_assets
 from confluence_pipeline.defs.ingest.partitions import space_partitions
 from confluence_pipeline.defs.resources import build_resources
 from confluence_pipeline.store.documents import vector_index_name
+from confluence_pipeline_tests.confluence.helpers import sandbox_environ
 
 SPACE = "ENG"
 
@@ -19,16 +20,7 @@ SPACE = "ENG"
 @pytest.fixture
 def stack(make_sandbox, db_url: str, monkeypatch: pytest.MonkeyPatch):
     server = make_sandbox(pages=60)
-    env = {
-        "DATABASE_URL": db_url,
-        "CONFLUENCE_BASE_URL": server.base_url,
-        "CONFLUENCE_DEPLOYMENT": "cloud",
-        "CONFLUENCE_EMAIL": server.email,
-        "CONFLUENCE_API_TOKEN": server.token,
-        "CONFLUENCE_RATE_LIMIT_RPS": "1000",
-        "PIPELINE_WORKERS": "1",
-    }
-    for name, value in env.items():
+    for name, value in sandbox_environ(server, db_url).items():
         monkeypatch.setenv(name, value)
     instance = DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(space_partitions.name, [SPACE])

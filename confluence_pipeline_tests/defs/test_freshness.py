@@ -16,21 +16,13 @@ from confluence_pipeline.defs.maintenance.assets import maintenance_assets
 from confluence_pipeline.defs.maintenance.freshness import confluence_freshness_sensor, space_is_fresh
 from confluence_pipeline.defs.resources import build_resources
 from confluence_pipeline.store import pages as store
-from confluence_pipeline_tests.confluence.helpers import sandbox_settings
+from confluence_pipeline_tests.confluence.helpers import sandbox_environ, sandbox_settings
 
 
 @pytest.fixture
 def stack(make_sandbox, db_url: str, monkeypatch: pytest.MonkeyPatch):
     server = make_sandbox(pages=40)
-    for name, value in {
-        "DATABASE_URL": db_url,
-        "CONFLUENCE_BASE_URL": server.base_url,
-        "CONFLUENCE_DEPLOYMENT": "cloud",
-        "CONFLUENCE_EMAIL": server.email,
-        "CONFLUENCE_API_TOKEN": server.token,
-        "CONFLUENCE_RATE_LIMIT_RPS": "1000",
-        "PIPELINE_WORKERS": "1",
-    }.items():
+    for name, value in sandbox_environ(server, db_url).items():
         monkeypatch.setenv(name, value)
     instance = DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(space_partitions.name, ["ENG", "OPS", "HR"])

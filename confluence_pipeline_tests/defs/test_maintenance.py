@@ -27,6 +27,7 @@ from confluence_pipeline.defs.resources import SettingError, automation_settings
 from confluence_pipeline.defs.tags import WEEKLY_TICK_RUNS_TAG, WEEKLY_TICK_TAG
 from confluence_pipeline.localstack import PROJECT_ROOT
 from confluence_pipeline.store import pages as store
+from confluence_pipeline_tests.confluence.helpers import sandbox_environ
 
 SEOUL = ZoneInfo("Asia/Seoul")
 
@@ -34,17 +35,7 @@ SEOUL = ZoneInfo("Asia/Seoul")
 @pytest.fixture
 def stack(make_sandbox, db_url: str, monkeypatch: pytest.MonkeyPatch):
     server = make_sandbox(pages=80)
-    env = {
-        "DATABASE_URL": db_url,
-        "CONFLUENCE_BASE_URL": server.base_url,
-        "CONFLUENCE_DEPLOYMENT": "cloud",
-        "CONFLUENCE_EMAIL": server.email,
-        "CONFLUENCE_API_TOKEN": server.token,
-        "CONFLUENCE_RATE_LIMIT_RPS": "1000",
-        "CONFLUENCE_RECONCILE": "weekly,ENG=every_sync",
-        "PIPELINE_WORKERS": "1",
-    }
-    for name, value in env.items():
+    for name, value in sandbox_environ(server, db_url, CONFLUENCE_RECONCILE="weekly,ENG=every_sync").items():
         monkeypatch.setenv(name, value)
     instance = DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(space_partitions.name, ["ENG", "OPS"])

@@ -16,20 +16,13 @@ from confluence_pipeline.defs.ingest.sensors import confluence_change_sensor, co
 from confluence_pipeline.defs.resources import build_resources
 from confluence_pipeline.stages import StageSettings, convert_space
 from confluence_pipeline.store import pages as store
-from confluence_pipeline_tests.confluence.helpers import sandbox_settings
+from confluence_pipeline_tests.confluence.helpers import sandbox_environ, sandbox_settings
 
 
 @pytest.fixture
 def env(make_sandbox, db_url: str, monkeypatch: pytest.MonkeyPatch):
     server = make_sandbox(pages=40)
-    for name, value in {
-        "DATABASE_URL": db_url,
-        "CONFLUENCE_BASE_URL": server.base_url,
-        "CONFLUENCE_DEPLOYMENT": "cloud",
-        "CONFLUENCE_EMAIL": server.email,
-        "CONFLUENCE_API_TOKEN": server.token,
-        "CONFLUENCE_RATE_LIMIT_RPS": "1000",
-    }.items():
+    for name, value in sandbox_environ(server, db_url).items():
         monkeypatch.setenv(name, value)
     return server
 

@@ -19,6 +19,7 @@ from confluence_pipeline.defs.resources import build_resources
 from confluence_pipeline.store import checks
 from confluence_pipeline.store import documents as docs
 from confluence_pipeline.store.db import connect
+from confluence_pipeline_tests.confluence.helpers import sandbox_environ
 
 
 @pytest.fixture
@@ -129,12 +130,7 @@ def _evaluations(result: Any) -> dict[str, Any]:
 
 def test_asset_checks_run_per_space_in_dagster(store, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     conn, server = store
-    for name, value in {
-        "DATABASE_URL": db_url,
-        "CONFLUENCE_BASE_URL": server.base_url,
-        "CONFLUENCE_EMAIL": server.email,
-        "CONFLUENCE_API_TOKEN": server.token,
-    }.items():
+    for name, value in sandbox_environ(server, db_url).items():
         monkeypatch.setenv(name, value)
 
     instance = DagsterInstance.ephemeral()
