@@ -80,7 +80,11 @@ def md_url(url: str) -> str:
     Returns:
         The URL with the characters that would end or break the destination percent-encoded.
     """
-    return url.strip().translate(_URL_TRANSLATE)
+    url = url.strip()
+    # translate looks every character up in its table; most URLs need none of it.
+    if " " in url or "(" in url or ")" in url or "<" in url or ">" in url or "\n" in url or "\r" in url or "\t" in url:
+        return url.translate(_URL_TRANSLATE)
+    return url
 
 
 class LinkRendering(StorageWalker):

@@ -70,7 +70,11 @@ class TableRendering(StorageWalker):
             if name not in ("td", "th"):
                 continue
             text = _flatten_cell(self._render_children(cell, CELL_TAGS, depth + 2))
-            cells.append((text, _span(cell.get("colspan"), 100), _span(cell.get("rowspan"), 0), name == "th"))
+            colspan = cell.get("colspan")
+            rowspan = cell.get("rowspan")
+            cells.append(
+                (text, _span(colspan, 100) if colspan else 1, _span(rowspan, 0) if rowspan else 1, name == "th")
+            )
         return cells
 
 

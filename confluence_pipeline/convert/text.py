@@ -29,6 +29,7 @@ _INDENT_LINES = re.compile(r"\n(?=[^\n])")
 
 def normalize_text(text: str) -> str:
     """Collapse whitespace the way a browser shows it, keeping one leading/trailing space if there was any."""
+    # Zero-width characters are not whitespace to str.split, but a browser shows nothing for them.
     if "\u200b" in text or "\ufeff" in text:
         text = text.replace("\u200b", "").replace("\ufeff", "")
         if not text:
@@ -41,6 +42,26 @@ def normalize_text(text: str) -> str:
     if text[-1].isspace():
         collapsed += " "
     return collapsed
+
+
+def render_text(text: str, tags: frozenset[str]) -> str:
+    """Normalize the whitespace of a text node and escape it unless inside code (:data:`NOFORMAT`).
+
+    Args:
+        text: the text of an element or its tail, as parsed.
+        tags: the context markers.
+
+    Returns:
+        The Markdown text (``" "`` for whitespace only).
+    """
+    # normalize_text and escape_text in one call: this runs for every text node of every page. Most text nodes are
+    # normal already: printable (no line break, tab, NBSP or zero-width character) and without double spaces.
+    collapsed = text if text.isprintable() and "  " not in text else normalize_text(text)
+    if not collapsed or collapsed == " ":
+        return collapsed
+    if NOFORMAT in tags or _MAY_ESCAPE.search(collapsed) is None:
+        return collapsed
+    return _ESCAPE.sub(_escape_repl, collapsed)
 
 
 def _escape_repl(match: re.Match[str]) -> str:
@@ -79,11 +100,18 @@ def escape_brackets(text: str) -> str:
     return " ".join(text.replace("[", "\\[").replace("]", "\\]").split())
 
 
+def longest_backtick_run(text: str) -> int:
+    """The length of the longest run of backticks in the text (0 without any)."""
+    if "`" not in text:
+        return 0
+    return max(len(run) for run in _BACKTICK_RUN.findall(text))
+
+
 def code_span(text: str) -> str:
     """Wrap text in a code span whose backtick fence is longer than any backtick run inside it."""
     if not text:
         return ""
-    longest = max((len(run) for run in _BACKTICK_RUN.findall(text)), default=0)
+    longest = longest_backtick_run(text)
     fence = "`" * (longest + 1)
     if longest or text[0] == " " or text[-1] == " ":
         text = f" {text} "
@@ -100,7 +128,7 @@ def fence_code(code: str, language: str = "") -> str:
     Returns:
         The fenced block surrounded by blank lines.
     """
-    longest = max((len(run) for run in _BACKTICK_RUN.findall(code)), default=0) if "`" in code else 0
+    longest = longest_backtick_run(code)
     fence = "`" * max(3, longest + 1)
     if not code.endswith("\n"):
         code += "\n"
@@ -174,6 +202,8 @@ def join_rendered(pieces: list[Any]) -> str:
 
 
 def _indent(content: str, width: int) -> str:
+    if "\n" not in content:
+        return content
     return _INDENT_LINES.sub("\n" + " " * width, content)
 
 

@@ -28,7 +28,8 @@ from confluence_pipeline.convert.text import (
     as_block,
     escape_text,
     join_rendered,
-    normalize_text,
+    longest_backtick_run,
+    render_text,
 )
 from confluence_pipeline.convert.xml import parse_storage, qname
 
@@ -115,6 +116,16 @@ _CONVERT = 1
 def _options() -> dict[str, Any]:
     """The options of markdownify for every page: its defaults with ours, built once."""
     return MarkdownConverter(heading_style=ATX, bullets="-", strong_em_symbol="*", escape_misc=False).options
+
+
+def _emphasis(marker: str, text: str, parent_tags: frozenset[str]) -> str:
+    """The inline conversion of markdownify: the marker around the text, its outer spaces kept outside."""
+    if NOFORMAT in parent_tags:
+        return text
+    inner = text.strip()
+    if not inner:
+        return ""
+    return ("" if text[0] != " " else " ") + marker + inner + marker + (" " if text[-1] == " " else "")
 
 
 class StorageWalker(MarkdownConverter):
@@ -249,31 +260,40 @@ class StorageWalker(MarkdownConverter):
         text = el.text
         if not len(el):
             # A leaf (most elements: a paragraph, a cell, a bold run): its text alone, as join_rendered would give it.
-            return self._text(text, tags) if text else ""
+            return render_text(text, tags) if text else ""
+        # The dispatch of _render is repeated inline: a call per element is a large share of the walk's cost.
         pieces: list[Any] = []
         add = pieces.append
-        render = self._render
-        text_of = self._text
+        dispatch = self._dispatch
         if text:
-            add(text_of(text, tags))
+            add(render_text(text, tags))
         inline = INLINE in tags
+        depth += 1
         for child in el:
             tag = child.tag
             if tag.__class__ is str:
                 if tag == "br":
                     add(" " if inline else BR)
                 else:
-                    add(render(child, tags, depth))
+                    kind, fn, extra = dispatch.get(tag) or self._resolve(tag)
+                    if kind == _FULL:
+                        if fn is not None:
+                            add(fn(self, child, tags, depth))
+                    else:
+                        child_tags = tags | extra if extra else tags
+                        if len(child) or depth > MAX_DEPTH:
+                            rendered = self._render_children(child, child_tags, depth)
+                        else:
+                            leaf = child.text
+                            rendered = render_text(leaf, child_tags) if leaf else ""
+                        add(fn(self, child, rendered, tags) if fn is not None else rendered)
             tail = child.tail
             if tail:
-                add(text_of(tail, tags))
+                add(render_text(tail, tags))
         return join_rendered(pieces)
 
     def _text(self, text: str, tags: frozenset[str]) -> str:
-        text = normalize_text(text)
-        if NOFORMAT in tags or text == " ":
-            return text
-        return escape_text(text)
+        return render_text(text, tags)
 
     def _flatten_deep(self, el: etree._Element, tags: frozenset[str]) -> str:
         if not self._depth_warned:
@@ -291,6 +311,44 @@ class StorageWalker(MarkdownConverter):
 
     def _convert_block(self, el: Any, text: str, parent_tags: frozenset[str]) -> str:
         return as_block(text, parent_tags)
+
+    # markdownify's text-only handlers of the most common tags, with the same output: theirs look up options and
+    # compile a regex on every call, and these tags are most of a page.
+
+    def convert_p(self, el: Any, text: str, parent_tags: frozenset[str]) -> str:
+        """Render a paragraph (markdownify's, without line wrapping, which is off)."""
+        if INLINE in parent_tags:
+            return " " + text.strip(" \t\r\n") + " "
+        text = text.strip(" \t\r\n")
+        return "\n\n" + text + "\n\n" if text else ""
+
+    def convert_code(self, el: Any, text: str, parent_tags: frozenset[str]) -> str:
+        """Render an inline code span (markdownify's: a fence one backtick longer than any run inside)."""
+        if NOFORMAT in parent_tags:
+            return text
+        code = text.strip()
+        if not code:
+            return ""
+        prefix = " " if text[0] == " " else ""
+        suffix = " " if text[-1] == " " else ""
+        if "`" not in code:
+            return prefix + "`" + code + "`" + suffix
+        fence = "`" * (longest_backtick_run(code) + 1)
+        return f"{prefix}{fence} {code} {fence}{suffix}"
+
+    convert_kbd = convert_code
+    convert_samp = convert_code
+
+    def convert_b(self, el: Any, text: str, parent_tags: frozenset[str]) -> str:
+        """Render bold text (markdownify's, with ``**``)."""
+        return _emphasis("**", text, parent_tags)
+
+    def convert_em(self, el: Any, text: str, parent_tags: frozenset[str]) -> str:
+        """Render italic text (markdownify's, with ``*``)."""
+        return _emphasis("*", text, parent_tags)
+
+    convert_strong = convert_b
+    convert_i = convert_em
 
     convert_ac_layout = _convert_block
     convert_ac_layout_section = _convert_block

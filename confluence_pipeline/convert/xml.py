@@ -186,15 +186,23 @@ def parse_storage(storage: str) -> ParsedStorage:
         The parsed fragment under a wrapper root, with the first XML error when recovery was needed.
     """
     storage = _XML_DECL.sub("", storage.lstrip("\ufeff"), count=1)
-    if _ILLEGAL_CHARS.search(storage):
-        # Control characters and lone surrogates cannot be in any XML (or lxml string); they are invisible anyway.
-        storage = _ILLEGAL_CHARS.sub("", storage)
     doctype = _doctype(_used_entities(storage))
-    document = doctype + _ROOT_OPEN + storage + _ROOT_CLOSE
     try:
-        return ParsedStorage(etree.fromstring(document, _STRICT), None, "xml")
-    except etree.XMLSyntaxError as exc:
-        error = _describe(exc, len(doctype) + len(_ROOT_OPEN))
+        return ParsedStorage(etree.fromstring(doctype + _ROOT_OPEN + storage + _ROOT_CLOSE, _STRICT), None, "xml")
+    except (etree.XMLSyntaxError, ValueError) as exc:
+        first_error = exc
+    # Control characters and lone surrogates cannot be in any XML (or lxml string); they are invisible anyway. They
+    # are looked for only now: the scan costs more than the parse of a clean page, and the parse rejects them.
+    if _ILLEGAL_CHARS.search(storage):
+        storage = _ILLEGAL_CHARS.sub("", storage)
+        try:
+            return ParsedStorage(etree.fromstring(doctype + _ROOT_OPEN + storage + _ROOT_CLOSE, _STRICT), None, "xml")
+        except etree.XMLSyntaxError as exc:
+            first_error = exc
+    if isinstance(first_error, etree.XMLSyntaxError):
+        error = _describe(first_error, len(doctype) + len(_ROOT_OPEN))
+    else:
+        error = str(first_error)
     repaired = doctype + _ROOT_OPEN + _close_truncated_cdata(storage) + _ROOT_CLOSE
     candidates: list[tuple[int, int, etree._Element, str]] = []
     try:
@@ -226,6 +234,7 @@ def _plain_text(storage: str) -> str:
     return html.unescape(_ANY_TAG.sub("", storage))
 
 
+@lru_cache(maxsize=4096)
 def qname(tag: str) -> str:
     """Return ``ac:name``-style qualified names for lxml's ``{uri}name`` tags (cached).
 
@@ -235,11 +244,6 @@ def qname(tag: str) -> str:
     Returns:
         ``prefix:local`` for the Confluence namespaces, the lower-cased tag otherwise.
     """
-    return _qname(tag)
-
-
-@lru_cache(maxsize=4096)
-def _qname(tag: str) -> str:
     if tag.startswith("{"):
         uri, _, local = tag[1:].partition("}")
         for prefix, ns in NAMESPACES.items():

@@ -34,6 +34,17 @@ def test_unclosed_tags_and_bare_ampersand_keep_all_text(caplog) -> None:  # type
     assert any('page 77 "Broken Page"' in record.getMessage() for record in caplog.records)
 
 
+def test_characters_xml_forbids_are_dropped_without_a_warning() -> None:
+    # Control characters and lone surrogates are invisible in Confluence; dropping them leaves a well-formed page.
+    for storage in ("<p>a\x00b\x0bc\x1f</p>", "<p>x\ud800y\ufffe</p>"):
+        result = convert_storage(storage, CONTEXT)
+        assert result.markdown in ("abc\n", "xy\n")
+        assert result.warnings == []
+    broken = convert_storage("<p>a\x01b<p>unclosed", CONTEXT)
+    assert broken.markdown == "ab\n\nunclosed\n"
+    assert len(broken.warnings) == 1 and "not well-formed" in broken.warnings[0]
+
+
 def test_stray_end_tag_does_not_lose_the_rest_of_the_page() -> None:
     storage = (
         '<p>text</p></div><p>after stray close</p><ac:structured-macro ac:name="code"><ac:plain-text-body>'
