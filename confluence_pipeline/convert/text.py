@@ -155,17 +155,20 @@ def join_rendered(pieces: list[Any]) -> str:
             continue
         if not piece:
             continue
-        if piece[0] == "\n" or piece[-1] == "\n":
+        first = piece[0]
+        last = piece[-1]
+        if first == "\n" or last == "\n":
             core = piece.strip("\n")
             if not core:
                 newlines = max(newlines, len(piece))
                 continue
-            lead = len(piece) - len(piece.lstrip("\n"))
-            trail = len(piece) - len(piece.rstrip("\n"))
+            # Only "none", "one" and "more than one" newline matter below.
+            lead = 0 if first != "\n" else 2 if piece[1] == "\n" else 1
+            trail = 0 if last != "\n" else 2 if piece[-2] == "\n" else 1
         else:
             core = piece
             lead = trail = 0
-            if core[0] == " " and not core.strip(" "):
+            if first == " " and not core.strip(" "):
                 if out and not newlines and not breaks:
                     space = True
                 continue
