@@ -16,8 +16,10 @@ Design, and why:
   only the rendered text: paragraphs, headings, emphasis, inline code (backtick-run handling), blockquotes, rules,
   divs, definition lists. Elements that must see their raw children (macros, links, images, tables, lists, task
   lists, ``pre``) get full-control handlers, because markdownify's bottom-up model would first render macro
-  parameters as text. Measured here (``python -m benchmarks.convert_speed``): ~430 pages/s on one idle
-  core against ~60 for plain markdownify on the same pages, i.e. 7-8x, and the ratio holds under load.
+  parameters as text. Measured here (``python -m benchmarks.convert_speed``): ~500 pages/s on one
+  core against ~40 for plain markdownify on the same pages, i.e. 12-13x, and the ratio holds under load. Most of a
+  page's cost is the walk itself: a call per element, a text normalization per text node (skipped when the text is
+  already normal), and libxml2's parse (about a fifth).
 * **Modules along the seams.** :mod:`~confluence_pipeline.convert.walk` holds the tree walk and dispatch;
   :mod:`~confluence_pipeline.convert.links`, :mod:`~confluence_pipeline.convert.elements`,
   :mod:`~confluence_pipeline.convert.tables` and :mod:`~confluence_pipeline.convert.macros` each add the handlers of
