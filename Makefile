@@ -23,7 +23,11 @@ help:
 
 $(BIN)/confluence-pipeline: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
-	$(UV) sync --frozen
+	# Bytecode is compiled at install: every Dagster run, step and code server is a new Python process, and where
+	# PYTHONDONTWRITEBYTECODE is set (CI, containers) each one would otherwise compile Dagster, SQLAlchemy and
+	# alembic from source again, seconds per process.
+	$(UV) sync --frozen --compile-bytecode
+	$(BIN)/python -m compileall -q confluence_pipeline confluence_sandbox benchmarks >/dev/null
 	@touch $@
 
 bootstrap: $(BIN)/confluence-pipeline
