@@ -22,6 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rate-limit", type=float, default=10.0, help="the sandbox server's rate limit, requests/s (0: none)"
     )
+    parser.add_argument(
+        "--no-baseline", action="store_true", help="skip the peer baseline (its time grows with --pages)"
+    )
     parser.add_argument("--no-convert", action="store_true", help="skip the converter benchmark")
     parser.add_argument("--no-search", action="store_true", help="skip the search benchmark (100k chunks)")
     parser.add_argument("--no-freshness", action="store_true", help="skip the edit-to-search latency (daemon)")

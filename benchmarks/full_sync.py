@@ -131,7 +131,9 @@ def _edit_one_percent(sandbox: Sandbox, db_url: str) -> int:
     return len(changed)
 
 
-def bench_size(pages: int, seed: int, *, rate_limit_rps: float | None, profile: str) -> dict[str, Any]:
+def bench_size(
+    pages: int, seed: int, *, rate_limit_rps: float | None, profile: str, baseline: bool = True
+) -> dict[str, Any]:
     """End to end through Dagster (full and idle), in process (full and 1% edited), and the baseline, for one size."""
     urls = local_database()
     sandbox = start_sandbox(pages, seed, profile=profile, rate_limit_rps=rate_limit_rps)
@@ -150,7 +152,8 @@ def bench_size(pages: int, seed: int, *, rate_limit_rps: float | None, profile: 
             report["idle"] = _measured(sandbox, "benchmarks.full_sync", [db], env)
             edited = _edit_one_percent(sandbox, db)
             report["one_percent"] = {**_measured(sandbox, "benchmarks.full_sync", [db], env), "edited": edited}
-        report["baseline"] = _measured(sandbox, "benchmarks.baseline", [",".join(report["spaces"])], env)
+        if baseline:
+            report["baseline"] = _measured(sandbox, "benchmarks.baseline", [",".join(report["spaces"])], env)
     finally:
         sandbox.stop()
     return report
@@ -163,14 +166,13 @@ def _rate(pages: float, seconds: float) -> float:
 def print_size(report: dict[str, Any]) -> None:
     """Print one size's figures, clearly labelled."""
     corpus, e2e, idle, full = report["corpus"], report["e2e"], report["e2e_idle"], report["in_process"]
-    base, one, inproc_idle = report["baseline"], report["one_percent"], report["idle"]
+    base, one, inproc_idle = report.get("baseline"), report["one_percent"], report["idle"]
     pages = corpus["pages"]
     limit = f"{report['rate_limit_rps']:g} req/s" if report["rate_limit_rps"] else "none"
     print(f"\n== {pages:,} pages in {corpus['spaces']} spaces ({report['profile']} profile: {corpus['avg_kb']:.1f} KB "
           f"of storage format and {corpus['chunks_per_page']:.1f} chunks a page, {corpus['chunks']:,} chunks); "
           f"{full['embedding_model']}; server rate limit {limit}; {os.cpu_count()} cores ==")  # fmt: skip
     e2e_rate = _rate(pages, e2e["wall_seconds"])
-    base_rate = _rate(base["pages"], base["wall_seconds"])
     print(f"end to end, Dagster:  {e2e['wall_seconds']:.1f} s = {e2e_rate:.1f} pages/s (`confluence-pipeline "
           f"materialize --all`, process start included; {e2e['seconds']:.1f} s inside the command)  "
           f"{e2e['confluence_requests']} requests  peak RSS {e2e['peak_rss_mb']} MB")  # fmt: skip
@@ -189,11 +191,15 @@ def print_size(report: dict[str, Any]) -> None:
     print("  phases:             " + ", ".join(f"{k} {v:.1f} s" for k, v in full["phases"].items()))
     print(f"  sandbox CPU:        {full['sandbox_cpu_seconds']:.1f} s serving the in-process sync "
           f"({e2e['sandbox_cpu_seconds']:.1f} s for the Dagster one), on the same cores")  # fmt: skip
-    print(f"baseline (peer):      {base['wall_seconds']:.1f} s = {base_rate:.1f} pages/s (atlassian-python-api "
-          f"get_all_pages_from_space, 50 a request, + markdownify, nothing stored)  {base['confluence_requests']} "
-          f"requests  peak RSS {base['peak_rss_mb']} MB")  # fmt: skip
-    print(f"ratio:                {_rate(e2e_rate, base_rate):.2f}× the baseline end to end through Dagster, "
-          f"{_rate(_rate(pages, full['wall_seconds']), base_rate):.2f}× in process")  # fmt: skip
+    if base is None:
+        print("baseline (peer):      not measured (--no-baseline)")
+    else:
+        base_rate = _rate(base["pages"], base["wall_seconds"])
+        print(f"baseline (peer):      {base['wall_seconds']:.1f} s = {base_rate:.1f} pages/s (atlassian-python-api "
+              f"get_all_pages_from_space, 50 a request, + markdownify, nothing stored)  {base['confluence_requests']} "
+              f"requests  peak RSS {base['peak_rss_mb']} MB")  # fmt: skip
+        print(f"ratio:                {_rate(e2e_rate, base_rate):.2f}× the baseline end to end through Dagster, "
+              f"{_rate(_rate(pages, full['wall_seconds']), base_rate):.2f}× in process")  # fmt: skip
     spaces = max(1, corpus["spaces"])
     by_endpoint = ", ".join(f"{k} {v}" for k, v in sorted(idle["requests_by_endpoint"].items()))
     print(f"idle run, Dagster:    {idle['wall_seconds']:.1f} s  {idle['confluence_requests']} requests for "
@@ -211,7 +217,13 @@ def main(args: argparse.Namespace) -> int:
     local_database()
     reports = []
     for pages in args.pages:
-        report = bench_size(pages, args.seed, rate_limit_rps=args.rate_limit or None, profile=args.profile)
+        report = bench_size(
+            pages,
+            args.seed,
+            rate_limit_rps=args.rate_limit or None,
+            profile=args.profile,
+            baseline=not args.no_baseline,
+        )
         print_size(report)
         reports.append(report)
         sys.stdout.flush()
