@@ -93,9 +93,10 @@ def fts_document(text: str) -> str:
     return " ".join([word if word.isascii() else _document_word(word) for word in _TOKEN.findall(text.lower())])
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1 << 14)
 def _document_word(word: str) -> str:
-    # Cached: a Korean page repeats its words, and expanding one is most of the cost of a chunk's document.
+    # Cached: a Korean page repeats its words, and expanding one is most of the cost of a chunk's document. The bound
+    # keeps the cache (a few hundred bytes a word) from growing with a large corpus's long tail of rare words.
     if not _HANGUL.search(word):
         return word
     expanded = _expand(word)
