@@ -50,6 +50,9 @@ def fused_statement(vec: str, txt: str, *, collapse_pages: bool) -> str:
         section, space key, URL, chunk text, score, vector rank, text rank, and the longer half's row count (to tell
         whether a half was cut at its limit).
     """
+    # Equal scores are common: first in one half and absent from the other. Then the one holding the query's words
+    # goes first. An approximate (HNSW) vector half can miss the page that holds a rare word, and whatever it ranks
+    # first instead is then only as near as the graph walk found, while the text half's first holds the word.
     ranked = _FUSED + (_PAGES if collapse_pages else _CHUNKS)
     return f"""
         WITH vec AS MATERIALIZED ({vec}), txt AS MATERIALIZED ({txt}), {ranked}
@@ -57,4 +60,4 @@ def fused_statement(vec: str, txt: str, *, collapse_pages: bool) -> str:
                greatest((SELECT count(*) FROM vec), (SELECT count(*) FROM txt)) AS most
         FROM ranked f JOIN chunks c ON c.chunk_id = f.chunk_id JOIN pages p ON p.page_id = c.document_id
         WHERE p.status = 'current'
-        ORDER BY f.score DESC, c.chunk_id LIMIT %(k)s"""
+        ORDER BY f.score DESC, f.trank IS NULL, c.chunk_id LIMIT %(k)s"""

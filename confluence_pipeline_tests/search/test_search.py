@@ -8,6 +8,7 @@ from confluence_pipeline.defs.resources import SettingError, configured_resource
 from confluence_pipeline.embed.local import LocalEmbedder
 from confluence_pipeline.search import SearchFilters, SearchSettings, search
 from confluence_pipeline.search.filters import filters_sql
+from confluence_pipeline.search.fusion import fused_statement
 from confluence_pipeline.search.vector import vector_half
 from confluence_pipeline.stages import StageSettings
 from confluence_pipeline.store import documents as docs
@@ -233,3 +234,22 @@ def test_a_broad_filter_walks_the_index_within_a_bound(store, monkeypatch: pytes
         hybrid.set_scan(conn, 40, max_scan_tuples=hybrid.FILTERED_SCAN_TUPLES)
         assert conn.execute("SHOW hnsw.max_scan_tuples").fetchone()[0] == str(hybrid.FILTERED_SCAN_TUPLES)
     assert conn.execute("SHOW hnsw.max_scan_tuples").fetchone()[0] == "20000"  # LOCAL: gone with the transaction
+
+
+def test_at_equal_scores_the_page_holding_the_words_goes_first(store) -> None:
+    # First in one half and absent from the other is an equal score. The vector half is approximate: it can miss the
+    # page holding a rare word and put a near-nothing first, so the text half's first must win the tie.
+    conn, _ = store
+    (low_chunk, low_page), (high_chunk, high_page) = conn.execute(
+        """SELECT min(chunk_id), document_id FROM chunks WHERE is_live GROUP BY document_id
+           ORDER BY min(chunk_id) LIMIT 2"""
+    ).fetchall()
+    half = "SELECT {}::text AS chunk_id, {}::text AS document_id, 1::bigint AS rank"
+    for collapse in (True, False):
+        statement = fused_statement(
+            half.format("%(vc)s", "%(vd)s"), half.format("%(tc)s", "%(td)s"), collapse_pages=collapse
+        )
+        params = {"vc": low_chunk, "vd": low_page, "tc": high_chunk, "td": high_page, "rrf": 5, "k": 5}
+        rows = conn.execute(statement, params).fetchall()
+        assert [(r[0], r[7], r[8]) for r in rows] == [(high_page, None, 1), (low_page, 1, None)], collapse
+        assert rows[0][6] == rows[1][6]
