@@ -26,7 +26,13 @@ import psycopg
 
 from confluence_pipeline.embed.base import EmbeddingProvider
 from confluence_pipeline.search import SearchFilters, SearchSettings, search
-from confluence_pipeline.search.filters import estimated_chunks, filters_sql, subtree_root_path
+from confluence_pipeline.search.filters import (
+    estimated_chunks,
+    filters_sql,
+    page_filter_sql,
+    subtree_root_path,
+    vector_filter_sql,
+)
 from confluence_pipeline.search.vector import (
     EXACT_MAX_CHUNKS,
     FILTERED_SCAN_TUPLES,
@@ -84,7 +90,7 @@ def _distances(conn: psycopg.Connection, statement: str, params: dict[str, Any],
 
 def _with_dist(statement: str) -> str:
     # The halves return (chunk, page, rank); the benchmark needs the distance of each, which the inner query has.
-    return statement.replace("row_number() OVER (ORDER BY dist, chunk_id) AS rank", "dist", 1)
+    return statement.replace("row_number() OVER (ORDER BY n.dist, c.chunk_id) AS rank", "n.dist AS dist", 1)
 
 
 def _hits(found: list[float], exact: list[float]) -> float:
@@ -125,17 +131,21 @@ def measure(
             hybrid[kind].append((time.perf_counter() - started) * 1000)
     for query, filters in cases[:recall_cases]:
         qvec = provider.embed([query])[0]
-        join, where, params = filters_sql(SearchFilters())
-        params.update({"qvec": qvec, "candidates": 20})
-        exact = _distances(conn, _with_dist(exact_vector_half(conn, model, join, where)), params, ef_search=ef)
-        approximate = _distances(conn, _with_dist(vector_half(conn, model, join, where)), params, ef_search=ef)
+        everything = SearchFilters()
+        _, _, params = filters_sql(everything)
+        params.update({"qvec": qvec, "candidates": 20, "source": "confluence"})
+        exact_all = exact_vector_half(conn, model, page_filter_sql(everything))
+        exact = _distances(conn, _with_dist(exact_all), params, ef_search=ef)
+        approximate = _distances(
+            conn, _with_dist(vector_half(conn, model, vector_filter_sql(everything))), params, ef_search=ef
+        )
         unfiltered.append(_hits(approximate, exact))
         for kind, chosen in filters.items():
             root_path = subtree_root_path(conn, chosen)
-            join, where, params = filters_sql(chosen, root_path)
+            _, _, params = filters_sql(chosen, root_path)
             params.update({"qvec": qvec, "candidates": 20})
-            exact_stmt = _with_dist(exact_vector_half(conn, model, join, where))
-            iterative = _with_dist(vector_half(conn, model, join, where))
+            exact_stmt = _with_dist(exact_vector_half(conn, model, page_filter_sql(chosen, root_path)))
+            iterative = _with_dist(vector_half(conn, model, vector_filter_sql(chosen, root_path)))
             results: dict[str, list[float]] = {}
             for option in ("exact", "iterative, 20,000 tuples", "as searched"):
                 started = time.perf_counter()

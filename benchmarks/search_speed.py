@@ -287,7 +287,7 @@ def run(url: str, settings: BenchSettings, log: Callable[[str], None] = print) -
         if live != report.chunks:
             # Searching a half-empty store would print meaningless figures.
             raise RuntimeError(f"only {live:,} of {report.chunks:,} loaded chunks went live")
-        for table in ("chunks", "embeddings", "pages"):
+        for table in ("chunks", "embeddings", "search_vectors", "pages"):
             conn.execute(f"VACUUM ANALYZE {table}")
 
         log(f"building the HNSW index (m={report.hnsw.m}, ef_construction={report.hnsw.ef_construction}) …")

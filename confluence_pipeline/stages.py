@@ -289,33 +289,45 @@ def embed_space(
         docs.discard_stale_pending(conn, space_key)
     rebuilt: list[str] = []
     pool = _pool(settings)
-    for provider in providers:
-        # Live chunks always have vectors for the active model; only a model being built needs the full scan.
-        pending_only = states[provider.model] == "active"
-        bulk = _begin_bulk_load(conn, space_key, provider.model, pending_only)
+    bulk: list[str] = []
+    try:
+        for provider in providers:
+            # Live chunks always have vectors for the active model; only a model being built needs the full scan.
+            pending_only = states[provider.model] == "active"
 
-        def start(batch: list[tuple[str, str]], provider: EmbeddingProvider = provider) -> Pending[np.ndarray]:
-            return _submit_embed(provider, [text for _, text in batch], pool)
+            def start(batch: list[tuple[str, str]], provider: EmbeddingProvider = provider) -> Pending[np.ndarray]:
+                return _submit_embed(provider, [text for _, text in batch], pool)
 
-        def finish(batch: list[tuple[str, str]], vectors: np.ndarray, model: str = provider.model) -> None:
-            with conn.transaction():
-                result.written += docs.save_embeddings(conn, model, [h for h, _ in batch], vectors)
-            result.processed += len(batch)
+            def finish(batch: list[tuple[str, str]], vectors: np.ndarray, model: str = provider.model) -> None:
+                with conn.transaction():
+                    result.written += docs.save_embeddings(conn, model, [h for h, _ in batch], vectors)
+                result.processed += len(batch)
 
-        try:
             batches = docs.iter_unembedded(
                 conn, space_key, provider.model, settings.embed_batch_size, pending_only=pending_only
             )
             pipelined(batches, start, finish)
-        finally:
-            if bulk:
-                docs.end_bulk_load(conn, provider.model)
-            # Also after a failure: search must not be left without its index (unless another run is still loading
-            # the model in bulk: that run builds it when it is done).
-            if docs.build_vector_index(conn, provider.model, provider.dimensions, settings.hnsw):
+        # Only the active model's index grows as pages go live (a model being built gets its rows and index at once
+        # when it is activated), and only while they do: search keeps its index while the texts are embedded.
+        for provider in providers:
+            if states[provider.model] == "active" and _begin_bulk_load(conn, space_key, provider.model):
+                bulk.append(provider.model)
+        promoted = docs.promote_ready_documents(conn, space_key, [p.model for p in providers])
+    finally:
+        for model in bulk:
+            docs.end_bulk_load(conn, model)
+        # Also after a failure: search must not be left without its index (unless another run is still loading
+        # the model in bulk: that run builds it when it is done).
+        for provider in providers:
+            if states[provider.model] == "active" and docs.build_vector_index(
+                conn, provider.model, provider.dimensions, settings.hnsw
+            ):
                 rebuilt.append(provider.model)
-    promoted = docs.promote_ready_documents(conn, space_key, [p.model for p in providers])
-    switched = docs.activate_if_complete(conn, configured.model) if states[configured.model] != "active" else False
+    switched = (
+        docs.activate_if_complete(conn, configured.model, configured.dimensions, settings.hnsw)
+        if states[configured.model] != "active"
+        else False
+    )
     result.seconds = time.monotonic() - started
     result.extra = {
         "provider": configured.provider_name,
@@ -331,14 +343,17 @@ def embed_space(
     return result
 
 
-def _begin_bulk_load(conn: psycopg.Connection, space_key: str, model: str, pending_only: bool) -> bool:
-    """Drop the model's HNSW index for a large load (see :func:`~.store.documents.begin_bulk_load`); True if so."""
-    pending = docs.count_unembedded(conn, space_key, model, pending_only=pending_only)
-    if pending < _BULK_LOAD_MIN or pending <= docs.count_embeddings(conn, model) * _BULK_LOAD_SHARE:
+def _begin_bulk_load(conn: psycopg.Connection, space_key: str, model: str) -> bool:
+    """Drop the model's HNSW index for a large load (see :func:`~.store.documents.begin_bulk_load`); True if so.
+
+    A load is large when the space's pending pages add many search rows, against the rows the index holds.
+    """
+    pending = docs.count_pending_search_vectors(conn, space_key, model)
+    if pending < _BULK_LOAD_MIN or pending <= docs.count_search_vectors(conn, model) * _BULK_LOAD_SHARE:
         return False
     docs.begin_bulk_load(conn, model)
     # Another run may have finished a load and built the index while this one waited: weigh the load again.
-    if pending <= docs.count_embeddings(conn, model) * _BULK_LOAD_SHARE:
+    if pending <= docs.count_search_vectors(conn, model) * _BULK_LOAD_SHARE:
         docs.end_bulk_load(conn, model)
         return False
     docs.drop_vector_index(conn, model)

@@ -68,22 +68,41 @@ def filters_sql(filters: SearchFilters, root_path: str | None = None) -> tuple[s
     return " JOIN pages p ON p.page_id = c.document_id", where, params
 
 
-def _page_clauses(filters: SearchFilters, root_path: str | None = None) -> tuple[list[str], dict[str, Any]]:
+def page_filter_sql(filters: SearchFilters, root_path: str | None = None) -> str:
+    """The filters as a predicate over ``p`` (pages) alone, status included; parameters of :func:`filters_sql`."""
+    clauses, _ = _page_clauses(filters, root_path)
+    return " AND ".join(clauses)
+
+
+def vector_filter_sql(filters: SearchFilters, root_path: str | None = None) -> str:
+    """The filters as a predicate over ``v``, a ``search_vectors`` row, which holds its page's filter columns.
+
+    The vector half tests it on each row its HNSW walk reaches, with no lookup of the chunk or the page. Its
+    parameters are those of :func:`filters_sql` (the same names). Rows exist only for live chunks, whose pages are
+    current, so no status test is needed.
+    """
+    clauses, _ = _page_clauses(filters, root_path, alias="v", page_id="document_id")
+    return " AND ".join(clauses[1:]) or "true"
+
+
+def _page_clauses(
+    filters: SearchFilters, root_path: str | None = None, *, alias: str = "p", page_id: str = "page_id"
+) -> tuple[list[str], dict[str, Any]]:
     params: dict[str, Any] = {}
-    clauses = ["p.status = 'current'"]
+    clauses = [f"{alias}.status = 'current'"]
     if filters.space_key:
-        clauses.append("p.space_key = %(space)s")
+        clauses.append(f"{alias}.space_key = %(space)s")
         params["space"] = filters.space_key
     if filters.label:
-        clauses.append("p.labels @> ARRAY[%(label)s]::text[]")
+        clauses.append(f"{alias}.labels @> ARRAY[%(label)s]::text[]")
         params["label"] = filters.label
     if filters.under_page_id and root_path:
         # Descendants' paths start with the page's own: a prefix the text_pattern_ops index of pages.path serves.
-        clauses.append("p.path LIKE %(path)s AND p.page_id <> %(under)s")
+        clauses.append(f"{alias}.path LIKE %(path)s AND {alias}.{page_id} <> %(under)s")
         params["path"] = root_path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         params["under"] = filters.under_page_id
     elif filters.under_page_id:
-        clauses.append("p.path LIKE %(path)s")
+        clauses.append(f"{alias}.path LIKE %(path)s")
         params["path"] = f"%/{filters.under_page_id}/%"
     return clauses, params
 

@@ -13,7 +13,14 @@ from typing import Any, Literal
 import psycopg
 
 from confluence_pipeline.embed.base import EmbeddingProvider
-from confluence_pipeline.search.filters import SearchFilters, estimated_chunks, filters_sql, subtree_root_path
+from confluence_pipeline.search.filters import (
+    SearchFilters,
+    estimated_chunks,
+    filters_sql,
+    page_filter_sql,
+    subtree_root_path,
+    vector_filter_sql,
+)
 from confluence_pipeline.search.fulltext import text_half
 from confluence_pipeline.search.fusion import RRF_K, fused_statement
 from confluence_pipeline.search.query import embed_query
@@ -137,9 +144,9 @@ def search(
     if qvec is not None and model is not None:
         params["qvec"] = qvec
         if join and estimated_chunks(conn, filters, root_path) <= EXACT_MAX_CHUNKS:
-            vec = exact_vector_half(conn, model, join, where)
+            vec = exact_vector_half(conn, model, page_filter_sql(filters, root_path))
         else:
-            vec = vector_half(conn, model, join, where)
+            vec = vector_half(conn, model, vector_filter_sql(filters, root_path))
             scan_tuples = FILTERED_SCAN_TUPLES if join else None
     terms = query_terms(query) if mode != "vector" else []
     txt = text_half(conn, terms, join, where, params) if terms else _EMPTY

@@ -1,5 +1,9 @@
 """The vector half of hybrid search: cosine distance on the active model's partial HNSW index.
 
+The half reads ``search_vectors``: one row per (page, live chunk text) with the active model's vector and the page's
+filter columns (space, labels, path), so an HNSW walk tests a filter on the row it reached. Each row is then turned
+into its live chunk, for the candidates only.
+
 ``hnsw.ef_search`` (``VECTOR_EF_SEARCH``, see :mod:`confluence_pipeline.store.hnsw` for what it buys) is set for the
 search transaction only, and iterative scans keep filtered queries returning enough rows.
 
@@ -7,7 +11,7 @@ A filtered search (space, label, subtree) takes one of two paths, by the planner
 selects (:func:`~.filters.estimated_chunks`):
 
 * few (at most :data:`EXACT_MAX_CHUNKS`): the exact distances of those chunks (:func:`exact_vector_half`), which is
-  cheaper than walking the graph past every chunk the filter rejects, and exact;
+  cheaper than walking the graph past every row the filter rejects, and exact;
 * more: the HNSW scan, iterating while the filter rejects rows, but at most :data:`FILTERED_SCAN_TUPLES` index
   tuples. An unbounded iterative scan went through up to 20,000 tuples (pgvector's default limit), 150–450 ms, when
   the query's neighbourhood lay in other spaces; the bounded one may return fewer candidates then, and the text half
@@ -28,14 +32,13 @@ EXACT_MAX_CHUNKS = 300
 FILTERED_SCAN_TUPLES = 1000
 
 
-def vector_half(conn: psycopg.Connection, model: tuple[str, int], join: str, where: str) -> str:
+def vector_half(conn: psycopg.Connection, model: tuple[str, int], where: str) -> str:
     """The SQL ranking up to ``%(candidates)s`` live chunks by cosine distance to ``%(qvec)s``.
 
     Args:
         conn: connection (to quote the model name).
         model: the active model and its dimensions.
-        join: FROM tail from :func:`~confluence_pipeline.search.filters.filters_sql`.
-        where: predicate from the same.
+        where: predicate over ``v`` (``search_vectors``) from :func:`~.filters.vector_filter_sql`.
 
     Returns:
         A ``SELECT chunk_id, document_id, rank`` statement, rank 1 the nearest.
@@ -44,34 +47,52 @@ def vector_half(conn: psycopg.Connection, model: tuple[str, int], join: str, whe
     # The model is inlined as a literal (it comes from our own table): the partial HNSW index is chosen only when
     # the planner can prove its predicate, which a generic plan over a parameter never does.
     literal = sql.Literal(model[0]).as_string(conn)
-    distance = f"e.embedding::vector({dims}) <=> %(qvec)s::vector({dims})"
-    # The inner ORDER BY … LIMIT is what walks the HNSW index (a nested loop fetches each hit's chunk and page, and
-    # the iterative scan goes on while filters reject rows); relaxed_order may return the rows slightly out of
-    # order, so the rank is taken from the distance again.
-    return f"""
-        SELECT chunk_id, document_id, row_number() OVER (ORDER BY dist, chunk_id) AS rank FROM (
-            SELECT c.chunk_id, c.document_id, {distance} AS dist
-            FROM embeddings e JOIN chunks c ON c.content_hash = e.content_hash{join}
-            WHERE e.model = {literal} AND {where}
-            ORDER BY {distance} LIMIT %(candidates)s) v"""
+    distance = f"v.embedding::vector({dims}) <=> %(qvec)s::vector({dims})"
+    # The inner ORDER BY … LIMIT is what walks the HNSW index, testing the filters on each row it reaches (the
+    # iterative scan goes on while they reject rows); relaxed_order may return the rows slightly out of order, so
+    # the rank is taken from the distance again.
+    return _chunks_of(f"""
+            SELECT v.source, v.document_id, v.content_hash, {distance} AS dist
+            FROM search_vectors v
+            WHERE v.model = {literal} AND {where}
+            ORDER BY {distance} LIMIT %(candidates)s""")
 
 
-def exact_vector_half(conn: psycopg.Connection, model: tuple[str, int], join: str, where: str) -> str:
-    """Like :func:`vector_half`, but exact: the distance of every chunk the filters select, no index.
+def exact_vector_half(conn: psycopg.Connection, model: tuple[str, int], page_where: str) -> str:
+    """Like :func:`vector_half`, but exact: the distance of every row of the pages the filters select, no index.
 
-    For selective filters: the chunks come from the pages first (through their indexes), and only their vectors are
-    read. The inner query is kept apart (``OFFSET 0``) and the order is on an expression no index provides, so the
-    planner neither walks the HNSW graph nor scans every vector.
+    For selective filters: the pages come first (through their indexes), then their rows by the primary key. The
+    pages are kept apart (``OFFSET 0``) and the order is on an expression no index provides, so the planner neither
+    walks the HNSW graph nor scans every vector.
+
+    Args:
+        conn: connection (to quote the model name).
+        model: the active model and its dimensions.
+        page_where: predicate over ``p`` (pages) from :func:`~.filters.page_filter_sql`; ``%(source)s`` is set.
     """
     dims = int(model[1])
     literal = sql.Literal(model[0]).as_string(conn)
-    distance = f"e.embedding::vector({dims}) <=> %(qvec)s::vector({dims})"
+    distance = f"v.embedding::vector({dims}) <=> %(qvec)s::vector({dims})"
+    return _chunks_of(f"""
+            SELECT v.source, v.document_id, v.content_hash, {distance} AS dist
+            FROM (SELECT p.page_id FROM pages p WHERE {page_where} OFFSET 0) f
+            JOIN search_vectors v ON v.model = {literal} AND v.source = %(source)s AND v.document_id = f.page_id
+            ORDER BY ({distance}) + 0 LIMIT %(candidates)s""")
+
+
+def _chunks_of(nearest: str) -> str:
+    """Rank the (page, text) rows of ``nearest`` as chunks.
+
+    Each row becomes its live chunk (the first, when a page repeats a text), looked up for the candidates alone.
+    """
     return f"""
-        SELECT chunk_id, document_id, row_number() OVER (ORDER BY dist, chunk_id) AS rank FROM (
-            SELECT f.chunk_id, f.document_id, {distance} AS dist
-            FROM (SELECT c.chunk_id, c.document_id, c.content_hash FROM chunks c{join} WHERE {where} OFFSET 0) f
-            JOIN embeddings e ON e.model = {literal} AND e.content_hash = f.content_hash
-            ORDER BY ({distance}) + 0 LIMIT %(candidates)s) v"""
+        SELECT c.chunk_id, c.document_id, row_number() OVER (ORDER BY n.dist, c.chunk_id) AS rank
+        FROM ({nearest}) n
+        CROSS JOIN LATERAL (
+            SELECT c.chunk_id, c.document_id FROM chunks c
+            WHERE c.source = n.source AND c.document_id = n.document_id AND c.content_hash = n.content_hash
+              AND c.is_live
+            ORDER BY c.chunk_id LIMIT 1) c"""
 
 
 def set_scan(conn: psycopg.Connection, ef_search: int, *, max_scan_tuples: int | None = None) -> None:

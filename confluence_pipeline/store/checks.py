@@ -3,7 +3,8 @@
 Each check counts the rows that break one invariant and names a few of them:
 
 * :func:`pages_without_live_chunks`: every current page has at least one live (searchable) chunk;
-* :func:`live_chunks_without_embeddings`: every live chunk has a vector for the active model;
+* :func:`live_chunks_without_embeddings`: every live chunk has a vector for the active model, in the table the
+  vector half of search reads (``search_vectors``);
 * :func:`chunks_of_inactive_pages`: no chunk, live or pending, belongs to a page that is not current (deleted,
   archived, trashed, moved) or to no page at all;
 * :func:`vectors_with_wrong_dimensions`: every vector of the active model has the model's number of dimensions.
@@ -112,10 +113,14 @@ def live_chunks_without_embeddings(conn: psycopg.Connection, space_key: str | No
                        count(*)
                 FROM (SELECT c.chunk_id,
                              EXISTS (SELECT 1 FROM embeddings e
-                                     WHERE e.model = %s AND e.content_hash = c.content_hash) AS embedded
+                                     WHERE e.model = %s AND e.content_hash = c.content_hash)
+                             AND EXISTS (SELECT 1 FROM search_vectors v
+                                         WHERE v.model = %s AND v.source = c.source
+                                           AND v.document_id = c.document_id AND v.content_hash = c.content_hash)
+                             AS embedded
                       FROM chunks c JOIN pages p ON p.page_id = c.document_id
                       WHERE c.source = %s AND c.is_live{where}) t""",
-            (model[0], SOURCE, *params),
+            (model[0], model[0], SOURCE, *params),
         ).fetchone()
     failures, sample, checked = row
     return CheckOutcome(

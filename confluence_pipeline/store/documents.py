@@ -288,7 +288,41 @@ def promote_ready_documents(conn: psycopg.Connection, space_key: str, models: Se
             return 0
         conn.execute("DELETE FROM chunks WHERE source = %s AND document_id = ANY(%s) AND is_live", (SOURCE, ready))
         conn.execute("UPDATE chunks SET is_live = true WHERE source = %s AND document_id = ANY(%s)", (SOURCE, ready))
+        # Shared with activate_if_complete: the model read here stays the one search serves until this commits.
+        conn.execute("SELECT pg_advisory_xact_lock_shared(hashtext('embedding_models'))")
+        model = active_model(conn)
+        if model is not None and model[0] in wanted:
+            save_search_vectors(conn, model[0], ready)
     return len(ready)
+
+
+def save_search_vectors(conn: psycopg.Connection, model: str, document_ids: Sequence[str] | None = None) -> int:
+    """Add the search rows of live chunks for ``model``: one per (page, text), with the page's filter columns.
+
+    Rows that exist are kept (an edit keeps the rows, and the index entries, of the texts it did not change); rows
+    of texts a page no longer holds went with their chunks (a trigger on ``chunks``). The caller owns the
+    transaction, in which the chunks went live.
+
+    Args:
+        conn: connection.
+        model: the model search serves (its vectors must exist for every live chunk concerned).
+        document_ids: only these documents' chunks; every live chunk when None (a model switch).
+
+    Returns:
+        The number of rows added.
+    """
+    only = "AND c.document_id = ANY(%(docs)s)" if document_ids is not None else ""
+    cur = conn.execute(
+        f"""INSERT INTO search_vectors (model, source, document_id, content_hash, space_key, labels, path, embedding)
+            SELECT DISTINCT ON (c.document_id, c.content_hash)
+                   e.model, c.source, c.document_id, c.content_hash, p.space_key, p.labels, p.path, e.embedding
+            FROM chunks c JOIN pages p ON p.page_id = c.document_id
+            JOIN embeddings e ON e.model = %(model)s AND e.content_hash = c.content_hash
+            WHERE c.source = %(source)s AND c.is_live {only}
+            ON CONFLICT DO NOTHING""",
+        {"model": model, "source": SOURCE, "docs": list(document_ids or [])},
+    )
+    return cur.rowcount
 
 
 _SLUG = re.compile(r"[^a-z0-9]+")
@@ -297,7 +331,7 @@ _SLUG = re.compile(r"[^a-z0-9]+")
 def vector_index_name(model: str) -> str:
     """Name of the partial HNSW index for one model."""
     digest = hashlib.sha1(model.encode()).hexdigest()[:10]
-    return f"embeddings_hnsw_{_SLUG.sub('_', model.lower())[:30]}_{digest}"
+    return f"search_vectors_hnsw_{_SLUG.sub('_', model.lower())[:24]}_{digest}"
 
 
 class ModelMismatch(RuntimeError):
@@ -336,7 +370,7 @@ def register_model(conn: psycopg.Connection, model: str, provider: str, dimensio
 def ensure_vector_index(
     conn: psycopg.Connection, model: str, dimensions: int, hnsw: HnswSettings | None = None
 ) -> bool:
-    """Create the model's partial HNSW index (cosine) if it is missing; returns True when it was built now.
+    """Create the model's partial HNSW index (cosine) on ``search_vectors`` if missing; True when it was built now.
 
     Dimensions differ per model, so the index is on a cast to the model's own ``vector(N)``; search casts the same
     way so the planner can use it. ``hnsw`` holds the build parameters (default: pgvector's; the stages pass
@@ -411,17 +445,29 @@ def build_vector_index(conn: psycopg.Connection, model: str, dimensions: int, hn
 
 
 def drop_vector_index(conn: psycopg.Connection, model: str) -> None:
-    """Drop the model's HNSW index before a bulk load; :func:`ensure_vector_index` rebuilds it afterwards.
+    """Drop the model's HNSW index (on ``search_vectors``) before a bulk load; :func:`ensure_vector_index` rebuilds it.
 
     Inserting into an HNSW index costs far more per row than building it at once (measured here: 272 rows/s
-    incrementally, against 12,600 rows/s for the COPY alone), so a large load goes in without it.
+    incrementally, against 12,600 rows/s for the COPY alone), so a large load goes live without it.
     """
     conn.execute(f"DROP INDEX IF EXISTS {vector_index_name(model)}")
 
 
-def count_embeddings(conn: psycopg.Connection, model: str) -> int:
-    """How many vectors the store holds for ``model``."""
-    return conn.execute("SELECT count(*) FROM embeddings WHERE model = %s", (model,)).fetchone()[0]
+def count_search_vectors(conn: psycopg.Connection, model: str) -> int:
+    """How many search rows (page, text) the store holds for ``model``: the size of its HNSW index."""
+    return conn.execute("SELECT count(*) FROM search_vectors WHERE model = %s", (model,)).fetchone()[0]
+
+
+def count_pending_search_vectors(conn: psycopg.Connection, space_key: str, model: str) -> int:
+    """How many search rows for ``model`` the space's pending chunks will add when they go live."""
+    return conn.execute(
+        f"""SELECT count(*) FROM (SELECT DISTINCT c.document_id, c.content_hash
+                                   FROM chunks c JOIN pages p ON p.page_id = c.document_id
+                                   WHERE c.source = %s AND p.space_key = %s {_PENDING}) t
+            WHERE NOT EXISTS (SELECT 1 FROM search_vectors v WHERE v.model = %s AND v.source = %s
+                                AND v.document_id = t.document_id AND v.content_hash = t.content_hash)""",
+        (SOURCE, space_key, model, SOURCE),
+    ).fetchone()[0]
 
 
 def count_unembedded(conn: psycopg.Connection, space_key: str, model: str, *, pending_only: bool = False) -> int:
@@ -434,8 +480,16 @@ def count_unembedded(conn: psycopg.Connection, space_key: str, model: str, *, pe
     ).fetchone()[0]
 
 
-def activate_if_complete(conn: psycopg.Connection, model: str) -> bool:
-    """Switch search to ``model`` once it covers every live chunk; returns True when it switched."""
+def activate_if_complete(
+    conn: psycopg.Connection, model: str, dimensions: int, hnsw: HnswSettings | None = None
+) -> bool:
+    """Switch search to ``model`` once it covers every live chunk; returns True when it switched.
+
+    In one transaction: the model's search rows are written for every live chunk and its HNSW index is built over
+    them at once (far cheaper than row by row), then it becomes active, and the retired model's rows and index go.
+    Promotions wait meanwhile (they read the active model under the same lock), so no page goes live with rows for
+    the old model only. Searches go on, on the old model, until the commit.
+    """
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(hashtext('embedding_models'))")
         state = conn.execute("SELECT state FROM embedding_models WHERE model = %s", (model,)).fetchone()
@@ -448,8 +502,20 @@ def activate_if_complete(conn: psycopg.Connection, model: str) -> bool:
         ).fetchone()
         if missing:
             return False
-        conn.execute("UPDATE embedding_models SET state = 'retired' WHERE state = 'active'")
+        drop_vector_index(conn, model)
+        save_search_vectors(conn, model)
+        ensure_vector_index(conn, model, dimensions, hnsw)
+        retired = [
+            row[0]
+            for row in conn.execute(
+                "UPDATE embedding_models SET state = 'retired' WHERE state = 'active' RETURNING model"
+            ).fetchall()
+        ]
         conn.execute("UPDATE embedding_models SET state = 'active', activated_at = now() WHERE model = %s", (model,))
+        for old in retired:
+            # The index first: deleting rows under an HNSW index leaves them to a costly vacuum of the graph.
+            drop_vector_index(conn, old)
+        conn.execute("DELETE FROM search_vectors WHERE model = ANY(%s)", (retired,))
     return True
 
 

@@ -78,7 +78,7 @@ def hnsw_index_sql(name: str, model: str, dimensions: int, settings: HnswSetting
     settings = settings or HnswSettings()
     literal = model.replace("'", "''")
     return (
-        f"CREATE INDEX IF NOT EXISTS {name} ON embeddings "
+        f"CREATE INDEX IF NOT EXISTS {name} ON search_vectors "
         f"USING hnsw ((embedding::vector({int(dimensions)})) vector_cosine_ops) "
         f"WITH (m = {int(settings.m)}, ef_construction = {int(settings.ef_construction)}) "
         f"WHERE model = '{literal}'"

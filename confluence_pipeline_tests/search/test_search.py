@@ -7,7 +7,7 @@ import pytest
 from confluence_pipeline.defs.resources import SettingError, configured_resources
 from confluence_pipeline.embed.local import LocalEmbedder
 from confluence_pipeline.search import SearchFilters, SearchSettings, search
-from confluence_pipeline.search.filters import filters_sql
+from confluence_pipeline.search.filters import filters_sql, vector_filter_sql
 from confluence_pipeline.search.fusion import fused_statement
 from confluence_pipeline.search.vector import vector_half
 from confluence_pipeline.stages import StageSettings
@@ -118,9 +118,9 @@ def test_vector_half_can_use_the_models_partial_hnsw_index(store) -> None:
     conn, _ = store
     model = docs.active_model(conn)
     assert model is not None
-    join, where, params = filters_sql(SearchFilters())
+    _, _, params = filters_sql(SearchFilters())
     params.update({"qvec": PROVIDER.embed(["payment latency"])[0], "candidates": 10})
-    statement = vector_half(conn, model, join, where)
+    statement = vector_half(conn, model, vector_filter_sql(SearchFilters()))
     with conn.transaction():
         # The table is small enough for a scan and a sort to win; forbid them to see whether the index qualifies.
         for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
