@@ -132,8 +132,8 @@ def measure(
     for query, filters in cases[:recall_cases]:
         qvec = provider.embed([query])[0]
         everything = SearchFilters()
-        _, _, params = filters_sql(everything)
-        params.update({"qvec": qvec, "candidates": 20, "source": "confluence"})
+        _, params = filters_sql(everything)
+        params.update({"qvec": qvec, "candidates": 20})
         exact_all = exact_vector_half(conn, model, page_filter_sql(everything))
         exact = _distances(conn, _with_dist(exact_all), params, ef_search=ef)
         approximate = _distances(
@@ -142,7 +142,7 @@ def measure(
         unfiltered.append(_hits(approximate, exact))
         for kind, chosen in filters.items():
             root_path = subtree_root_path(conn, chosen)
-            _, _, params = filters_sql(chosen, root_path)
+            _, params = filters_sql(chosen, root_path)
             params.update({"qvec": qvec, "candidates": 20})
             exact_stmt = _with_dist(exact_vector_half(conn, model, page_filter_sql(chosen, root_path)))
             iterative = _with_dist(vector_half(conn, model, vector_filter_sql(chosen, root_path)))

@@ -43,9 +43,9 @@ from benchmarks.harness import fresh_database
 from confluence_pipeline.defs.resources import configured_resources
 from confluence_pipeline.embed.local import LocalEmbedder
 from confluence_pipeline.search import SearchFilters, SearchSettings, search
-from confluence_pipeline.search.filters import filters_sql
+from confluence_pipeline.search.filters import filters_sql, vector_filter_sql
 from confluence_pipeline.search.hybrid import MIN_CANDIDATES
-from confluence_pipeline.search.vector import set_scan, vector_half
+from confluence_pipeline.search.vector import FILTERED_SCAN_TUPLES, set_scan, vector_half
 from confluence_pipeline.store import documents as docs
 from confluence_pipeline.store.db import connect
 from confluence_pipeline.store.hnsw import HnswSettings, hnsw_index_sql
@@ -389,12 +389,12 @@ def _plans(
     """EXPLAIN ANALYZE of the vector half as search runs it, without and with a space filter (vector elided)."""
     out = {}
     for label, filters in (("unfiltered", SearchFilters()), ("space filter", SearchFilters(space_key=query[1]))):
-        join, where, params = filters_sql(filters)
+        _, params = filters_sql(filters)
         candidates = max(MIN_CANDIDATES, 20)  # what search() asks for at k=10
         params.update({"qvec": provider.embed([query[0]])[0], "candidates": candidates})
-        statement = vector_half(conn, (provider.model, dims), join, where)
+        statement = vector_half(conn, (provider.model, dims), vector_filter_sql(filters))
         with conn.transaction():
-            set_scan(conn, max(ef_search, candidates))
+            set_scan(conn, max(ef_search, candidates), max_scan_tuples=FILTERED_SCAN_TUPLES if filters.any else None)
             rows = conn.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, SUMMARY OFF) " + statement, params).fetchall()
         out[label] = re.sub(r"'\[[^\]]*\]'", "'[…]'", "\n".join(row[0] for row in rows))
     return out

@@ -4,18 +4,28 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
 
-# What a page-filtered search joins: Confluence pages are the documents of source 'confluence'. Naming the source lets
-# the planner reach a page's chunks through chunks (source, document_id) instead of scanning every chunk.
+# Filtered searches name the source: Confluence pages are the documents of source 'confluence'.
 _SOURCE = "confluence"
-# Chunks per page, from the planner's statistics, are re-read after this many seconds.
+# Chunks per page and the pages a filter selects, from the planner's statistics, are re-read after this many seconds.
 _RATIO_TTL_S = 300.0
-_ratios: dict[tuple[str, str, str], tuple[float, float]] = {}
+_ratios: dict[tuple[str, str, str], _Statistics] = {}
+# Filters whose page estimate is kept per database, until the statistics are re-read.
+_ESTIMATES_MAX = 4096
 _ratios_lock = threading.Lock()
+
+
+@dataclass
+class _Statistics:
+    """What the planner's statistics say, per database: chunks per page, and the pages each filter selects."""
+
+    chunks_per_page: float
+    read_at: float
+    pages: dict[tuple[SearchFilters, str | None], float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -32,12 +42,17 @@ class SearchFilters:
     label: str | None = None
     under_page_id: str | None = None
 
+    @property
+    def any(self) -> bool:
+        """Whether any filter is set."""
+        return bool(self.space_key or self.label or self.under_page_id)
+
 
 def subtree_root_path(conn: psycopg.Connection, filters: SearchFilters) -> str | None:
     """The materialized path of the subtree filter's page, or None (no subtree filter, or no such page).
 
-    With it, :func:`filters_sql` selects the subtree by a prefix of ``pages.path``, which its index serves; without
-    it, by a pattern that has to be tested on every page.
+    With it, the filters select the subtree by a prefix of the path (which the index of ``pages.path`` serves);
+    without it, by a pattern that has to be tested on every page.
     """
     if not filters.under_page_id:
         return None
@@ -45,27 +60,27 @@ def subtree_root_path(conn: psycopg.Connection, filters: SearchFilters) -> str |
     return row[0] if row else None
 
 
-def filters_sql(filters: SearchFilters, root_path: str | None = None) -> tuple[str, str, dict[str, Any]]:
-    """The halves' FROM tail and WHERE clause for the filters, with their parameters.
+def filters_sql(filters: SearchFilters, root_path: str | None = None) -> tuple[str, dict[str, Any]]:
+    """The text half's WHERE clause over ``c`` (chunks) for the filters, with the parameters of every filter SQL.
 
-    Without filters the halves read chunks alone: a live chunk's page is current (a page that stops being current
-    loses its chunks in the same transaction), and the final join checks it again. Joining pages for every candidate
-    of the text half would cost an index probe per chunk, or a scan of pages when the planner prefers a hash join.
+    A chunk row carries its page's space, labels and path (kept in step with the page by a trigger), so the filters
+    are tested on the row the full-text index led to, with no lookup of the page per candidate. A live chunk's page
+    is current (a page that stops being current loses its chunks in the same transaction), and the final join
+    checks it again.
 
     Args:
         filters: the filters.
         root_path: the subtree filter's page path (:func:`subtree_root_path`), when known.
 
     Returns:
-        ``(join, where, params)``: a ``JOIN pages p`` clause (or ""), the predicate over ``c`` (chunks) and ``p``,
-        and the named parameters it uses.
+        ``(where, params)``: the predicate, and the named parameters it, :func:`page_filter_sql` and
+        :func:`vector_filter_sql` use.
     """
-    clauses, params = _page_clauses(filters, root_path)
-    if len(clauses) == 1:
-        return "", "c.is_live", params
+    clauses, params = _page_clauses(filters, root_path, alias="c", page_id="document_id")
     params["source"] = _SOURCE
-    where = " AND ".join(["c.is_live", "c.source = %(source)s", *clauses])
-    return " JOIN pages p ON p.page_id = c.document_id", where, params
+    if not filters.any:
+        return "c.is_live", params
+    return " AND ".join(["c.is_live", "c.source = %(source)s", *clauses[1:]]), params
 
 
 def page_filter_sql(filters: SearchFilters, root_path: str | None = None) -> str:
@@ -110,28 +125,38 @@ def _page_clauses(
 def estimated_chunks(conn: psycopg.Connection, filters: SearchFilters, root_path: str | None = None) -> float:
     """The planner's estimate of the live chunks the filters select: matching pages times chunks per page.
 
-    Costs a plan of a one-table query (well under a millisecond), not a count: a count of a large space's chunks would
-    cost more than the search it decides about.
+    Costs a plan of a one-table query (well under a millisecond, then cached per filter for a few minutes), not a
+    count: a count of a large space's chunks would cost more than the search it decides about.
     """
-    clauses, params = _page_clauses(filters, root_path)
-    plan = conn.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM pages p WHERE {' AND '.join(clauses)}", params).fetchone()
-    pages = float(plan[0][0]["Plan"]["Plan Rows"])
-    return pages * _chunks_per_page(conn)
+    statistics = _statistics(conn)
+    key = (filters, root_path)
+    with _ratios_lock:
+        pages = statistics.pages.get(key)
+    if pages is None:
+        clauses, params = _page_clauses(filters, root_path)
+        plan = conn.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM pages p WHERE {' AND '.join(clauses)}", params)
+        pages = float(plan.fetchone()[0][0]["Plan"]["Plan Rows"])
+        with _ratios_lock:
+            # Filters repeat (a space, a team's label); the bound keeps an endless variety from growing the cache.
+            if len(statistics.pages) >= _ESTIMATES_MAX:
+                statistics.pages.clear()
+            statistics.pages[key] = pages
+    return pages * statistics.chunks_per_page
 
 
-def _chunks_per_page(conn: psycopg.Connection) -> float:
+def _statistics(conn: psycopg.Connection) -> _Statistics:
     key = (conn.info.host, str(conn.info.port), conn.info.dbname)
     now = time.monotonic()
     with _ratios_lock:
         cached = _ratios.get(key)
-    if cached is not None and now - cached[1] < _RATIO_TTL_S:
-        return cached[0]
+    if cached is not None and now - cached.read_at < _RATIO_TTL_S:
+        return cached
     row = conn.execute(
         """SELECT greatest((SELECT reltuples FROM pg_class WHERE oid = 'chunks'::regclass), 0),
                   greatest((SELECT reltuples FROM pg_class WHERE oid = 'pages'::regclass), 1)"""
     ).fetchone()
     # Before the first ANALYZE reltuples is -1 (unknown): assume a page per chunk, the cautious side.
-    ratio = float(row[0]) / float(row[1]) if row[0] > 0 else 1.0
+    statistics = _Statistics(chunks_per_page=float(row[0]) / float(row[1]) if row[0] > 0 else 1.0, read_at=now)
     with _ratios_lock:
-        _ratios[key] = (ratio, now)
-    return ratio
+        _ratios[key] = statistics
+    return statistics

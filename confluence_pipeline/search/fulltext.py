@@ -78,14 +78,13 @@ def _term_stats(conn: psycopg.Connection) -> _TermStats | None:
     return stats
 
 
-def text_half(conn: psycopg.Connection, terms: list[QueryTerm], join: str, where: str, params: dict[str, Any]) -> str:
+def text_half(conn: psycopg.Connection, terms: list[QueryTerm], where: str, params: dict[str, Any]) -> str:
     """The SQL ranking up to ``%(candidates)s`` live chunks by the inverse document frequency of the terms they hold.
 
     Args:
         conn: connection (for the planner statistics of ``chunks.tsv``).
         terms: the query's terms (:func:`~confluence_pipeline.store.fts.query_terms`), at least one.
-        join: FROM tail from :func:`~confluence_pipeline.search.filters.filters_sql`.
-        where: predicate from the same.
+        where: predicate over ``c`` (chunks) from :func:`~confluence_pipeline.search.filters.filters_sql`.
         params: the statement's parameters; this half adds its own (``cand_q``, ``any_q``, ``t0`` …).
 
     Returns:
@@ -133,7 +132,7 @@ def text_half(conn: psycopg.Connection, terms: list[QueryTerm], join: str, where
                     -- Large tsvectors live in the TOAST table, and every function reading one fetches it again:
                     -- concatenating an empty tsvector materializes it once for the term tests and the rank.
                     SELECT c.chunk_id, c.document_id, c.tsv || ''::tsvector AS tsv
-                    FROM chunks c{join}
+                    FROM chunks c
                     WHERE {where} AND c.tsv @@ to_tsquery('simple', %(cand_q)s)
                     LIMIT %(max_rows)s) d) m
             ORDER BY score DESC, chunk_id LIMIT %(candidates)s) t"""

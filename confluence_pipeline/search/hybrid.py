@@ -131,7 +131,7 @@ def search(
     settings = settings or SearchSettings()
     filters = filters or SearchFilters()
     root_path = subtree_root_path(conn, filters)
-    join, where, params = filters_sql(filters, root_path)
+    where, params = filters_sql(filters, root_path)
     candidates = candidates or max(MIN_CANDIDATES, 2 * k)
     params.update({"candidates": candidates, "k": k, "rrf": settings.rrf_k})
     # A candidate list shorter than the LIMIT makes the scan return what it found and then iterate for the rest;
@@ -143,13 +143,13 @@ def search(
     scan_tuples = None
     if qvec is not None and model is not None:
         params["qvec"] = qvec
-        if join and estimated_chunks(conn, filters, root_path) <= EXACT_MAX_CHUNKS:
+        if filters.any and estimated_chunks(conn, filters, root_path) <= EXACT_MAX_CHUNKS:
             vec = exact_vector_half(conn, model, page_filter_sql(filters, root_path))
         else:
             vec = vector_half(conn, model, vector_filter_sql(filters, root_path))
-            scan_tuples = FILTERED_SCAN_TUPLES if join else None
+            scan_tuples = FILTERED_SCAN_TUPLES if filters.any else None
     terms = query_terms(query) if mode != "vector" else []
-    txt = text_half(conn, terms, join, where, params) if terms else _EMPTY
+    txt = text_half(conn, terms, where, params) if terms else _EMPTY
     statement = fused_statement(vec, txt, collapse_pages=collapse_pages)
     with conn.transaction():
         set_scan(conn, ef_search, max_scan_tuples=scan_tuples)

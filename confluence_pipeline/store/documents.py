@@ -179,12 +179,15 @@ def stage_chunks(
                 )  # fmt: skip
                 count += 1
     # A live set cut from the same Markdown (a re-run after a crash) already exists: keep it, skip the copy.
+    # The page's filter columns go with the chunks, for filtered full-text search (a trigger keeps them in step).
     conn.execute(
         """INSERT INTO chunks (chunk_id, source, document_id, source_hash, chunk_index, section_title, text,
-                               token_count, content_hash, is_live, tsv, input_version)
-           SELECT chunk_id, %s, document_id, source_hash, chunk_index, section_title, text, token_count,
-                  content_hash, false, to_tsvector('simple', fts), %s
-           FROM chunk_load ON CONFLICT (chunk_id) DO NOTHING""",
+                               token_count, content_hash, is_live, tsv, input_version, space_key, labels, path)
+           SELECT l.chunk_id, %s, l.document_id, l.source_hash, l.chunk_index, l.section_title, l.text,
+                  l.token_count, l.content_hash, false, to_tsvector('simple', l.fts), %s,
+                  p.space_key, COALESCE(p.labels, '{}'), p.path
+           FROM chunk_load l LEFT JOIN pages p ON p.page_id = l.document_id
+           ON CONFLICT (chunk_id) DO NOTHING""",
         (SOURCE, READER_TEXT_VERSION),
     )
     return count

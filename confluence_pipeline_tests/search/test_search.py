@@ -118,7 +118,7 @@ def test_vector_half_can_use_the_models_partial_hnsw_index(store) -> None:
     conn, _ = store
     model = docs.active_model(conn)
     assert model is not None
-    _, _, params = filters_sql(SearchFilters())
+    _, params = filters_sql(SearchFilters())
     params.update({"qvec": PROVIDER.embed(["payment latency"])[0], "candidates": 10})
     statement = vector_half(conn, model, vector_filter_sql(SearchFilters()))
     with conn.transaction():

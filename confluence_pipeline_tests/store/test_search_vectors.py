@@ -1,7 +1,8 @@
 """The vector half's own table: one row per (page, live text), with the page's filter columns, kept in step.
 
 Search walks the HNSW index of ``search_vectors`` and tests the filters on the rows it reaches, so these rows must
-follow every change: pages going live, edits, relabels, moves, deletions and model switches.
+follow every change: pages going live, edits, relabels, moves, deletions and model switches. The full-text half
+tests the same filters on the chunk rows, which carry them too.
 """
 
 from __future__ import annotations
@@ -82,8 +83,13 @@ def test_a_relabelled_or_moved_page_is_found_under_its_new_label_and_subtree(
         monkeypatch.setattr("confluence_pipeline.search.hybrid.EXACT_MAX_CHUNKS", -1)
 
     def found(filters: SearchFilters) -> set[str]:
-        return {r.page_id for r in search(conn, "payment gateway card captures", PROVIDER, k=5, filters=filters,
-                                          mode="vector")}  # fmt: skip
+        # Both halves apply the filters, each on its own rows (search_vectors and chunks): each must find the page.
+        pages = [
+            {r.page_id for r in search(conn, "payment gateway card captures", PROVIDER, k=5, filters=filters, mode=m)}
+            for m in ("vector", "text")
+        ]
+        assert pages[0] == pages[1]
+        return pages[0]
 
     assert "3" in found(SearchFilters(label="runbook"))
     assert "3" in found(SearchFilters(under_page_id="2"))
@@ -96,6 +102,8 @@ def test_a_relabelled_or_moved_page_is_found_under_its_new_label_and_subtree(
     assert "3" in found(SearchFilters(under_page_id="4"))
     filters = {(v[0], tuple(v[1]), v[2]) for k, v in rows(conn).items() if k[0] == "3"}
     assert filters == {("ENG", ("payments",), "/1/4/3/")}
+    chunks = conn.execute("SELECT DISTINCT space_key, labels, path FROM chunks WHERE document_id = '3'").fetchall()
+    assert [(c[0], tuple(c[1]), c[2]) for c in chunks] == [("ENG", ("payments",), "/1/4/3/")]
 
 
 def test_a_trashed_page_leaves_no_rows(conn: psycopg.Connection, wiki: Wiki) -> None:
