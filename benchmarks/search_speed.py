@@ -348,16 +348,16 @@ def run(url: str, settings: BenchSettings, log: Callable[[str], None] = print) -
 def _vector_top(
     conn: psycopg.Connection, vector: np.ndarray, model: str, dims: int, ef_search: int, *, exact: bool, k: int = 10
 ) -> list[float]:
-    """Cosine distances of the top ``k`` live chunks, through the HNSW index or an exact scan."""
+    """Cosine distances of the top ``k`` live (page, text) rows search reads, through the HNSW index or a scan."""
     literal = model.replace("'", "''")
-    distance = f"e.embedding::vector({dims}) <=> %(v)s::vector({dims})"
+    distance = f"v.embedding::vector({dims}) <=> %(v)s::vector({dims})"
     with conn.transaction():
         if exact:
             conn.execute("SET LOCAL enable_indexscan = off")
         set_scan(conn, ef_search)
         rows = conn.execute(
-            f"""SELECT {distance} FROM embeddings e JOIN chunks c ON c.content_hash = e.content_hash
-                WHERE e.model = '{literal}' AND c.is_live ORDER BY {distance} LIMIT %(k)s""",
+            f"""SELECT {distance} FROM search_vectors v
+                WHERE v.model = '{literal}' ORDER BY {distance} LIMIT %(k)s""",
             {"v": vector, "k": k},
         ).fetchall()
     return [float(row[0]) for row in rows]

@@ -144,6 +144,20 @@ def estimated_chunks(conn: psycopg.Connection, filters: SearchFilters, root_path
     return pages * statistics.chunks_per_page
 
 
+def selects_more_pages(conn: psycopg.Connection, filters: SearchFilters, root_path: str | None, found: int) -> bool:
+    """Whether the filters select more than ``found`` current pages: counted, but no further than that.
+
+    Search asks its halves for more candidates when their chunks fill fewer than ``k`` pages; under a filter that
+    selects only the pages found (a rare label), that second pass could find nothing and costs as much as the first.
+    """
+    clauses, params = _page_clauses(filters, root_path)
+    params["found"] = found + 1
+    row = conn.execute(
+        f"SELECT count(*) FROM (SELECT 1 FROM pages p WHERE {' AND '.join(clauses)} LIMIT %(found)s) t", params
+    ).fetchone()
+    return row[0] > found
+
+
 def _statistics(conn: psycopg.Connection) -> _Statistics:
     key = (conn.info.host, str(conn.info.port), conn.info.dbname)
     now = time.monotonic()

@@ -78,7 +78,9 @@ def _term_stats(conn: psycopg.Connection) -> _TermStats | None:
     return stats
 
 
-def text_half(conn: psycopg.Connection, terms: list[QueryTerm], where: str, params: dict[str, Any]) -> str:
+def text_half(
+    conn: psycopg.Connection, terms: list[QueryTerm], where: str, params: dict[str, Any], *, per_page: bool = False
+) -> str:
     """The SQL ranking up to ``%(candidates)s`` live chunks by the inverse document frequency of the terms they hold.
 
     Args:
@@ -86,6 +88,7 @@ def text_half(conn: psycopg.Connection, terms: list[QueryTerm], where: str, para
         terms: the query's terms (:func:`~confluence_pipeline.store.fts.query_terms`), at least one.
         where: predicate over ``c`` (chunks) from :func:`~confluence_pipeline.search.filters.filters_sql`.
         params: the statement's parameters; this half adds its own (``cand_q``, ``any_q``, ``t0`` …).
+        per_page: rank each page's best chunk only (page results).
 
     Returns:
         A ``SELECT chunk_id, document_id, rank`` statement, rank 1 the best.
@@ -122,9 +125,13 @@ def text_half(conn: psycopg.Connection, terms: list[QueryTerm], where: str, para
             weighted.append(f"m{i} * ln(1 + greatest(%(rows)s, count(*) OVER ()) / greatest(sum(m{i}) OVER (), 1))")
         else:
             weighted.append(f"m{i} * {math.log1p(stats.rows / max(estimates[i], 1.0)) if stats else 1.0:.6f}")
+    # Per page, only the page's best chunk: page results rank a page by its best chunk anyway, and the candidates
+    # then span as many pages as they can (twenty chunks of one page would fill the list and send search back for
+    # more). The frequencies (window functions) are still counted over every chunk read.
+    best = ("DISTINCT ON (document_id) ", "ORDER BY document_id, score DESC, chunk_id") if per_page else ("", "")
     return f"""
         SELECT chunk_id, document_id, row_number() OVER (ORDER BY score DESC, chunk_id) AS rank FROM (
-            SELECT chunk_id, document_id, {" + ".join(weighted)} + tie AS score
+            SELECT {best[0]}chunk_id, document_id, {" + ".join(weighted)} + tie AS score
             FROM (
                 SELECT chunk_id, document_id, {", ".join(matched)},
                        ts_rank(tsv, to_tsquery('simple', %(any_q)s), 32) AS tie
@@ -135,4 +142,5 @@ def text_half(conn: psycopg.Connection, terms: list[QueryTerm], where: str, para
                     FROM chunks c
                     WHERE {where} AND c.tsv @@ to_tsquery('simple', %(cand_q)s)
                     LIMIT %(max_rows)s) d) m
-            ORDER BY score DESC, chunk_id LIMIT %(candidates)s) t"""
+            {best[1]}) b
+        ORDER BY score DESC, chunk_id LIMIT %(candidates)s"""

@@ -47,7 +47,7 @@ def fused_statement(vec: str, txt: str, *, collapse_pages: bool) -> str:
 
     Returns:
         SQL taking ``%(rrf)s`` (the fusion constant), ``%(k)s`` and the halves' parameters. Its rows: page id, title,
-        section, space key, URL, chunk text, score, vector rank, text rank, and the longer half's row count (to tell
+        section, space key, URL, chunk text, score, vector rank, text rank, and each half's row count (to tell
         whether a half was cut at its limit).
     """
     # Equal scores are common: first in one half and absent from the other. Then the one holding the query's words
@@ -57,7 +57,7 @@ def fused_statement(vec: str, txt: str, *, collapse_pages: bool) -> str:
     return f"""
         WITH vec AS MATERIALIZED ({vec}), txt AS MATERIALIZED ({txt}), {ranked}
         SELECT p.page_id, p.title, c.section_title, p.space_key, p.web_url, c.text, f.score, f.vrank, f.trank,
-               greatest((SELECT count(*) FROM vec), (SELECT count(*) FROM txt)) AS most
+               (SELECT count(*) FROM vec) AS vec_rows, (SELECT count(*) FROM txt) AS txt_rows
         FROM ranked f JOIN chunks c ON c.chunk_id = f.chunk_id JOIN pages p ON p.page_id = c.document_id
         WHERE p.status = 'current'
         ORDER BY f.score DESC, f.trank IS NULL, c.chunk_id LIMIT %(k)s"""

@@ -18,6 +18,7 @@ from confluence_pipeline.search.filters import (
     estimated_chunks,
     filters_sql,
     page_filter_sql,
+    selects_more_pages,
     subtree_root_path,
     vector_filter_sql,
 )
@@ -42,6 +43,8 @@ MODES: tuple[str, ...] = ("hybrid", "vector", "text")
 MIN_CANDIDATES = 20
 # Upper bound of the candidates per half when page results come up short (see search()).
 MAX_CANDIDATES = 200
+# For page results the vector half asks for this many times the candidates (see search()).
+VECTOR_PAGE_FACTOR = 2
 
 _EMPTY = "SELECT NULL::text AS chunk_id, NULL::text AS document_id, NULL::bigint AS rank WHERE false"
 
@@ -133,10 +136,15 @@ def search(
     root_path = subtree_root_path(conn, filters)
     where, params = filters_sql(filters, root_path)
     candidates = candidates or max(MIN_CANDIDATES, 2 * k)
-    params.update({"candidates": candidates, "k": k, "rrf": settings.rrf_k})
+    # The vector half returns chunks, several per page where a page has many near sections: for page results it
+    # asks for twice as many, so that one pass usually fills k pages (a second pass, with four times as many
+    # candidates, costs as much as the first). The text half returns one chunk per page then (see text_half).
+    vector_factor = VECTOR_PAGE_FACTOR if collapse_pages else 1
+    params.update({"candidates": candidates, "vector_candidates": candidates * vector_factor, "k": k})
+    params["rrf"] = settings.rrf_k
     # A candidate list shorter than the LIMIT makes the scan return what it found and then iterate for the rest;
     # the list is therefore at least as long as the candidates asked for.
-    ef_search = max(settings.ef_search, candidates)
+    ef_search = max(settings.ef_search, params["vector_candidates"])
     model = active_model(conn)
     vec = _EMPTY
     qvec = embed_query(query, provider, model) if mode != "text" else None
@@ -144,27 +152,30 @@ def search(
     if qvec is not None and model is not None:
         params["qvec"] = qvec
         if filters.any and estimated_chunks(conn, filters, root_path) <= EXACT_MAX_CHUNKS:
-            vec = exact_vector_half(conn, model, page_filter_sql(filters, root_path))
+            vec = exact_vector_half(conn, model, page_filter_sql(filters, root_path), limit="vector_candidates")
         else:
-            vec = vector_half(conn, model, vector_filter_sql(filters, root_path))
+            vec = vector_half(conn, model, vector_filter_sql(filters, root_path), limit="vector_candidates")
             scan_tuples = FILTERED_SCAN_TUPLES if filters.any else None
     terms = query_terms(query) if mode != "vector" else []
-    txt = text_half(conn, terms, where, params) if terms else _EMPTY
+    txt = text_half(conn, terms, where, params, per_page=collapse_pages) if terms else _EMPTY
     statement = fused_statement(vec, txt, collapse_pages=collapse_pages)
     with conn.transaction():
         set_scan(conn, ef_search, max_scan_tuples=scan_tuples)
         rows = conn.execute(statement, params).fetchall()
         # Candidates are chunks; when they all come from a few pages (a page with many matching sections), the
         # page list is shorter than k although more pages would match: ask the halves for more chunks (only when a
-        # half was cut at the limit; otherwise there is nothing more to find).
+        # half was cut at the limit, and the filters select more pages than were found; otherwise there is nothing
+        # more to find: a rare label's few pages, say).
         while (
             collapse_pages
             and 0 < len(rows) < k
-            and rows[0][9] >= params["candidates"]
+            and (rows[0][9] >= params["vector_candidates"] or rows[0][10] >= params["candidates"])
             and params["candidates"] < MAX_CANDIDATES
+            and (not filters.any or selects_more_pages(conn, filters, root_path, len(rows)))
         ):
             params["candidates"] = min(MAX_CANDIDATES, params["candidates"] * 4)
-            set_scan(conn, max(ef_search, params["candidates"]), max_scan_tuples=scan_tuples)
+            params["vector_candidates"] = params["candidates"] * vector_factor
+            set_scan(conn, max(ef_search, params["vector_candidates"]), max_scan_tuples=scan_tuples)
             rows = conn.execute(statement, params).fetchall()
     return [
         SearchResult(
