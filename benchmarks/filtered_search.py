@@ -6,7 +6,8 @@ top-level section it sits under (a subtree). For each kind it measures:
 * hybrid search as the product runs it (:func:`~confluence_pipeline.search.search`), p50 and p95;
 * the vector half under each option: as searched (exact for filters estimated to select few chunks, else the HNSW
   iterative scan bounded at ``FILTERED_SCAN_TUPLES``), the iterative scan with pgvector's default bound (20,000
-  tuples), and an exact search of the filtered chunks; p50, p95 and recall@10 against the exact search;
+  tuples), and an exact search of the filtered chunks; p50, p95 and recall@10 against the exact search, each
+  returning as many rows as search() asks of the vector half for page results;
 * the recall@10 of the unfiltered vector half on the same queries, for comparison.
 
 Recall counts a returned chunk as a hit when it is no farther than the exact k-th neighbour, as
@@ -33,6 +34,7 @@ from confluence_pipeline.search.filters import (
     subtree_root_path,
     vector_filter_sql,
 )
+from confluence_pipeline.search.hybrid import MIN_CANDIDATES, VECTOR_PAGE_FACTOR
 from confluence_pipeline.search.vector import (
     EXACT_MAX_CHUNKS,
     FILTERED_SCAN_TUPLES,
@@ -43,6 +45,8 @@ from confluence_pipeline.search.vector import (
 from confluence_pipeline.store.documents import active_model
 
 KINDS = ("space", "label", "subtree")
+# The rows the vector half returns as search() runs it at k=10, for page results.
+_VECTOR_CANDIDATES = max(MIN_CANDIDATES, 20) * VECTOR_PAGE_FACTOR
 OPTIONS = ("as searched", "iterative, 20,000 tuples", "exact")
 
 
@@ -133,7 +137,7 @@ def measure(
         qvec = provider.embed([query])[0]
         everything = SearchFilters()
         _, params = filters_sql(everything)
-        params.update({"qvec": qvec, "candidates": 20})
+        params.update({"qvec": qvec, "candidates": _VECTOR_CANDIDATES})
         exact_all = exact_vector_half(conn, model, page_filter_sql(everything))
         exact = _distances(conn, _with_dist(exact_all), params, ef_search=ef)
         approximate = _distances(
@@ -143,7 +147,7 @@ def measure(
         for kind, chosen in filters.items():
             root_path = subtree_root_path(conn, chosen)
             _, params = filters_sql(chosen, root_path)
-            params.update({"qvec": qvec, "candidates": 20})
+            params.update({"qvec": qvec, "candidates": _VECTOR_CANDIDATES})
             exact_stmt = _with_dist(exact_vector_half(conn, model, page_filter_sql(chosen, root_path)))
             iterative = _with_dist(vector_half(conn, model, vector_filter_sql(chosen, root_path)))
             results: dict[str, list[float]] = {}
