@@ -319,9 +319,7 @@ def embed_space(
         # Also after a failure: search must not be left without its index (unless another run is still loading
         # the model in bulk: that run builds it when it is done).
         for provider in providers:
-            if states[provider.model] == "active" and docs.build_vector_index(
-                conn, provider.model, provider.dimensions, settings.hnsw
-            ):
+            if docs.build_vector_index(conn, provider.model, provider.dimensions, settings.hnsw):
                 rebuilt.append(provider.model)
     switched = (
         docs.activate_if_complete(conn, configured.model, configured.dimensions, settings.hnsw)

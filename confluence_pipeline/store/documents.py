@@ -431,12 +431,15 @@ def one_index_build(
 
 
 def build_vector_index(conn: psycopg.Connection, model: str, dimensions: int, hnsw: HnswSettings | None = None) -> bool:
-    """Build the model's HNSW index if it is missing, unless another session is still bulk-loading the model.
+    """Build the active model's HNSW index if it is missing, unless another session is still bulk-loading the model.
 
-    That session builds the index when its load ends, over every row loaded meanwhile. Returns True when the index
-    was built now.
+    That session builds the index when its load ends, over every row loaded meanwhile. A model being built gets its
+    rows and index when it is activated (:func:`activate_if_complete`). Returns True when the index was built now.
     """
     if conn.execute("SELECT to_regclass(%s)", (vector_index_name(model),)).fetchone()[0] is not None:
+        return False
+    active = conn.execute("SELECT 1 FROM embedding_models WHERE model = %s AND state = 'active'", (model,)).fetchone()
+    if active is None:
         return False
     key = _bulk_load_lock(model)
     if not conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (key,)).fetchone()[0]:
@@ -473,16 +476,6 @@ def count_pending_search_vectors(conn: psycopg.Connection, space_key: str, model
     ).fetchone()[0]
 
 
-def count_unembedded(conn: psycopg.Connection, space_key: str, model: str, *, pending_only: bool = False) -> int:
-    """How many distinct chunk texts of a space have no vector for ``model`` (see :func:`iter_unembedded`)."""
-    return conn.execute(
-        f"""SELECT count(DISTINCT c.content_hash) FROM chunks c JOIN pages p ON p.page_id = c.document_id
-            WHERE c.source = %s AND p.space_key = %s {_PENDING if pending_only else ""}
-              AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.model = %s AND e.content_hash = c.content_hash)""",
-        (SOURCE, space_key, model),
-    ).fetchone()[0]
-
-
 def activate_if_complete(
     conn: psycopg.Connection, model: str, dimensions: int, hnsw: HnswSettings | None = None
 ) -> bool:
@@ -492,6 +485,12 @@ def activate_if_complete(
     them at once (far cheaper than row by row), then it becomes active, and the retired model's rows and index go.
     Promotions wait meanwhile (they read the active model under the same lock), so no page goes live with rows for
     the old model only. Searches go on, on the old model, until the commit.
+
+    Args:
+        conn: an autocommit connection.
+        model: the model being built.
+        dimensions: its vector size.
+        hnsw: the index's build parameters.
     """
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(hashtext('embedding_models'))")
@@ -505,6 +504,8 @@ def activate_if_complete(
         ).fetchone()
         if missing:
             return False
+        # A model being built has no index (build_vector_index waits for its activation); one left from elsewhere
+        # would take the rows one by one. Building one takes a lock that holds off writes only, not searches.
         drop_vector_index(conn, model)
         save_search_vectors(conn, model)
         ensure_vector_index(conn, model, dimensions, hnsw)
@@ -515,8 +516,10 @@ def activate_if_complete(
             ).fetchall()
         ]
         conn.execute("UPDATE embedding_models SET state = 'active', activated_at = now() WHERE model = %s", (model,))
+    # After the switch, so that searches on the old model were not held up by the drop's lock meanwhile; the index
+    # first: rows deleted under an HNSW index are left to a costly vacuum of the graph.
+    with conn.transaction():
         for old in retired:
-            # The index first: deleting rows under an HNSW index leaves them to a costly vacuum of the graph.
             drop_vector_index(conn, old)
         conn.execute("DELETE FROM search_vectors WHERE model = ANY(%s)", (retired,))
     return True
