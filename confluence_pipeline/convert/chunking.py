@@ -372,11 +372,15 @@ def _render(context: str, context_tokens: int, pieces: list[_Piece]) -> tuple[st
 def _chunk_section(section_title: str, body: str, max_tokens: int, overlap_tokens: int) -> list[tuple[str, int]]:
     context = section_title
     context_tokens = count_tokens(context)
+    if not body.strip():
+        # A heading with nothing under it: its path is the chunk, whole. The context line's cut (below) would drop
+        # the heading's own words, the last of the path, and with them the only place they appear.
+        if context_tokens <= max_tokens:
+            return [(context, context_tokens)]
+        return [(part, count_tokens(part)) for part in _hard_split(context, max_tokens)]
     if context_tokens > max_tokens // 4:
         context = truncate_tokens(context, max_tokens // 4).rstrip() + "…"
         context_tokens = count_tokens(context)
-    if not body.strip():
-        return [(context, context_tokens)]
     # A little slack: token counts of joined text can differ by a token or two from the sum of the parts.
     budget = max_tokens - context_tokens - 6
     queue: list[_Piece] = []

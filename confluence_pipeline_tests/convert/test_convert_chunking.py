@@ -93,6 +93,16 @@ def test_a_heading_with_nothing_under_it_keeps_its_words() -> None:
     assert chunks[-1].text == "T › Intro › Appendix"
 
 
+def test_a_heading_with_nothing_under_it_keeps_its_words_when_its_path_is_long() -> None:
+    # The context line of a chunk is cut to a quarter of the budget; an empty section's path is the whole chunk.
+    chunks = chunk_markdown("# .a.가#b\n## H2", title="T", max_tokens=40, overlap_tokens=0)
+    assert chunks[-1].text == "T › .a.가#b › H2"
+    long = " ".join(f"word{n}" for n in range(60))
+    chunks = chunk_markdown(f"# {long}", title="T", max_tokens=40, overlap_tokens=0)
+    assert all(c.token_count <= 40 for c in chunks)
+    assert all(f"word{n}" in " ".join(c.text for c in chunks) for n in range(60))
+
+
 def test_a_leading_heading_that_repeats_the_title_is_named_once() -> None:
     chunks = chunk_markdown("# Deploy guide\n\nintro\n\n## Rollback\n\nsteps", title="Deploy guide")
     assert [c.section_title for c in chunks] == ["Deploy guide", "Deploy guide › Rollback"]
