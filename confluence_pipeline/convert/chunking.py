@@ -372,12 +372,17 @@ def _render(context: str, context_tokens: int, pieces: list[_Piece]) -> tuple[st
 def _chunk_section(section_title: str, body: str, max_tokens: int, overlap_tokens: int) -> list[tuple[str, int]]:
     context = section_title
     context_tokens = count_tokens(context)
-    if not body.strip():
-        # A heading with nothing under it: its path is the chunk, whole. The context line's cut (below) would drop
-        # the heading's own words, the last of the path, and with them the only place they appear.
+    # The heading path is the context line of each chunk, cut to a quarter of the budget. When it is cut, or when
+    # the section has nothing else, the whole path is a chunk of its own first: the cut drops the path's last words,
+    # the section's own heading, and an empty parent heading's words appear nowhere else.
+    head: list[tuple[str, int]] = []
+    if context_tokens > max_tokens // 4 or not body.strip():
         if context_tokens <= max_tokens:
-            return [(context, context_tokens)]
-        return [(part, count_tokens(part)) for part in _hard_split(context, max_tokens)]
+            head = [(context, context_tokens)]
+        else:
+            head = [(part, count_tokens(part)) for part in _hard_split(context, max_tokens)]
+    if not body.strip():
+        return head
     if context_tokens > max_tokens // 4:
         context = truncate_tokens(context, max_tokens // 4).rstrip() + "…"
         context_tokens = count_tokens(context)
@@ -428,4 +433,4 @@ def _chunk_section(section_title: str, body: str, max_tokens: int, overlap_token
         current, used, seeded = [], 0, False
         if seed is not None and seed.tokens + 2 + queue[position].tokens + 2 <= budget:
             current, used, seeded = [seed], seed.tokens + 2, True
-    return chunks
+    return head + chunks

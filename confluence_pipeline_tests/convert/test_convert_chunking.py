@@ -101,6 +101,9 @@ def test_a_heading_with_nothing_under_it_keeps_its_words_when_its_path_is_long()
     chunks = chunk_markdown(f"# {long}", title="T", max_tokens=40, overlap_tokens=0)
     assert all(c.token_count <= 40 for c in chunks)
     assert all(f"word{n}" in " ".join(c.text for c in chunks) for n in range(60))
+    # With a body, the cut path is a chunk of its own first.
+    chunks = chunk_markdown("# .a.가#b\n## H2\n`", title="T", max_tokens=40, overlap_tokens=0)
+    assert [c.text for c in chunks] == ["T › .a.가#b › H2", "T › .a.가#b › H…\n\n`"]
 
 
 def test_a_leading_heading_that_repeats_the_title_is_named_once() -> None:
