@@ -14,7 +14,8 @@ CREATE TABLE search_vectors (
     labels text[] NOT NULL DEFAULT '{}',
     path text,
     embedding vector NOT NULL,
-    PRIMARY KEY (model, source, document_id, content_hash)
+    -- The page first: the triggers below find a page's rows, whatever the model, through it.
+    PRIMARY KEY (source, document_id, content_hash, model)
 ) WITH (fillfactor = 80);  -- room for in-page (HOT) updates of the filter columns, which then skip the HNSW index
 
 -- A row lives as long as a chunk of its page holds its text: the rows of texts an edit or a deletion removed go
