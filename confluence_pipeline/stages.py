@@ -36,6 +36,7 @@ from confluence_pipeline.lib.parallel import (
     submit_parts,
 )
 from confluence_pipeline.store import documents as docs
+from confluence_pipeline.store.db import analyze_after_load
 from confluence_pipeline.store.fts import fts_document
 from confluence_pipeline.store.hnsw import HnswSettings
 from confluence_pipeline.store.pages import user_names
@@ -218,6 +219,7 @@ def convert_space(conn: psycopg.Connection, space_key: str, settings: StageSetti
 
     # The workers convert the next batch while this thread writes the last one.
     pipelined(docs.iter_pages_needing_markdown(conn, space_key, settings.batch_size), start, finish)
+    analyze_after_load(conn, "page_markdown", result.written)
     result.seconds = time.monotonic() - started
     result.extra = {
         "pages_with_warnings": warned,
@@ -261,6 +263,7 @@ def chunk_space(conn: psycopg.Connection, space_key: str, settings: StageSetting
         result.processed += len(cut)
 
     pipelined(docs.iter_markdown_needing_chunks(conn, space_key, settings.batch_size), start, finish)
+    analyze_after_load(conn, "chunks", result.written)
     result.seconds = time.monotonic() - started
     result.extra = {"pages_chunked": result.processed, "chunks_written": result.written, "tokens": tokens}
     return result
@@ -307,6 +310,7 @@ def embed_space(
                 conn, space_key, provider.model, settings.embed_batch_size, pending_only=pending_only
             )
             pipelined(batches, start, finish)
+        analyze_after_load(conn, "embeddings", result.written)
         # Only the active model's index grows as pages go live (a model being built gets its rows and index at once
         # when it is activated), and only while they do: search keeps its index while the texts are embedded.
         for provider in providers:

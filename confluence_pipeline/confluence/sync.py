@@ -41,6 +41,7 @@ from confluence_pipeline.confluence.models import (
     parse_space,
 )
 from confluence_pipeline.store import pages as store
+from confluence_pipeline.store.db import analyze_after_load
 from confluence_pipeline.store.space_checks import record_space_check
 
 log = logging.getLogger(__name__)
@@ -340,6 +341,8 @@ def sync_space(
     if retry:
         _write_batch(conn, client, retry, result, space_key)
     result.retried_failures = len(previously_failed)
+    # Conversion queries the pages just written; let the planner know of them.
+    analyze_after_load(conn, "pages", result.written)
     result.seconds = time.monotonic() - started
     # An idle refresh writes nothing: metrics and watermark move only when data or the watermark did.
     if result.written or result.gone or (newest is not None and newest != watermark):

@@ -19,6 +19,7 @@ from psycopg.types.json import Jsonb
 
 from confluence_pipeline.convert.chunking import Chunk
 from confluence_pipeline.convert.reader import READER_TEXT_VERSION
+from confluence_pipeline.store.db import analyze_after_load
 from confluence_pipeline.store.fts import fts_document
 from confluence_pipeline.store.hnsw import HnswSettings, hnsw_index_sql
 from confluence_pipeline.store.references import STALE_DEPENDENCIES
@@ -294,8 +295,8 @@ def promote_ready_documents(conn: psycopg.Connection, space_key: str, models: Se
         # Shared with activate_if_complete: the model read here stays the one search serves until this commits.
         conn.execute("SELECT pg_advisory_xact_lock_shared(hashtext('embedding_models'))")
         model = active_model(conn)
-        if model is not None and model[0] in wanted:
-            save_search_vectors(conn, model[0], ready)
+        added = save_search_vectors(conn, model[0], ready) if model is not None and model[0] in wanted else 0
+    analyze_after_load(conn, "search_vectors", added)
     return len(ready)
 
 
