@@ -236,6 +236,20 @@ def test_a_broad_filter_walks_the_index_within_a_bound(store, monkeypatch: pytes
     assert conn.execute("SHOW hnsw.max_scan_tuples").fetchone()[0] == "20000"  # LOCAL: gone with the transaction
 
 
+def test_a_filtered_scan_walks_a_longer_candidate_list(conn) -> None:
+    from confluence_pipeline.search import hybrid
+
+    with conn.transaction():
+        hybrid.set_scan(conn, 40)
+        assert conn.execute("SHOW hnsw.ef_search").fetchone()[0] == "40"
+    with conn.transaction():
+        hybrid.set_scan(conn, 40, max_scan_tuples=hybrid.FILTERED_SCAN_TUPLES)
+        assert conn.execute("SHOW hnsw.ef_search").fetchone()[0] == "80"
+    with conn.transaction():
+        hybrid.set_scan(conn, 900, max_scan_tuples=hybrid.FILTERED_SCAN_TUPLES)
+        assert conn.execute("SHOW hnsw.ef_search").fetchone()[0] == "1000"  # pgvector's bound
+
+
 def test_at_equal_scores_the_page_holding_the_words_goes_first(store) -> None:
     # First in one half and absent from the other is an equal score. The vector half is approximate: it can miss the
     # page holding a rare word and put a near-nothing first, so the text half's first must win the tie.
