@@ -236,7 +236,9 @@ class SearchResource(SettingsResource):
 
     rrf_k: int = setting(RRF_K, "SEARCH_RRF_K", "Reciprocal-rank-fusion constant (small: top ranks dominate).")
     ef_search: int = setting(
-        DEFAULT_EF_SEARCH, "VECTOR_EF_SEARCH", "HNSW search candidate list: higher, better recall, slower."
+        DEFAULT_EF_SEARCH,
+        "VECTOR_EF_SEARCH",
+        "HNSW search candidate list: higher, better recall, slower (a filtered search walks twice as many).",
     )
 
     def settings(self) -> SearchSettings:
