@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -10,6 +11,8 @@ from pgvector.psycopg import register_vector
 from psycopg import sql
 
 from confluence_pipeline.lib.redact import redact_url
+
+log = logging.getLogger(__name__)
 
 
 class DatabaseError(RuntimeError):
@@ -83,5 +86,13 @@ def analyze_after_load(conn: psycopg.Connection, table: str, rows: int) -> bool:
     known = conn.execute("SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s)", (table,)).fetchone()
     if known is None or rows <= max(known[0], 0) * _ANALYZE_SHARE:
         return False
-    conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
+    try:
+        with conn.transaction():
+            # A vacuum of the table (autovacuum's anti-wraparound one does not yield) would hold ANALYZE for as
+            # long as it runs: the statistics are a help, not worth a stalled stage.
+            conn.execute("SET LOCAL lock_timeout = '2s'")
+            conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
+    except psycopg.errors.LockNotAvailable:
+        log.info("ANALYZE %s skipped: a vacuum or another ANALYZE holds the table", table)
+        return False
     return True

@@ -60,3 +60,14 @@ def test_a_first_sync_leaves_statistics_for_its_chunks_and_search_rows(conn: psy
     assert known_rows(conn, "chunks") >= live * 0.8
     assert known_rows(conn, "search_vectors") >= rows * 0.8
     assert known_rows(conn, "embeddings") > 0
+
+
+def test_a_table_held_by_a_vacuum_is_skipped_not_waited_for(conn: psycopg.Connection, db_url: str) -> None:
+    conn.execute("ALTER TABLE spaces SET (autovacuum_enabled = false)")
+    fill(conn, 1, 2000)
+    with psycopg.connect(db_url) as vacuum:
+        # What a running VACUUM holds: ANALYZE would wait for it to finish.
+        vacuum.execute("LOCK TABLE spaces IN SHARE UPDATE EXCLUSIVE MODE")
+        assert not analyze_after_load(conn, "spaces", 2000)
+    assert known_rows(conn, "spaces") < 0
+    assert analyze_after_load(conn, "spaces", 2000)  # the connection goes on; the next large write analyzes
