@@ -35,9 +35,9 @@ EXACT_MAX_CHUNKS = 300
 # recall@10 within 2 points of the unfiltered one at 100k chunks; 1,000 lost 5–7 points on space and subtree filters.
 FILTERED_SCAN_TUPLES = 2000
 # A filtered scan starts with a candidate list this many times longer than an unfiltered one. Of the first ef_search
-# rows the walk reaches, only those the filter keeps count; with the list unchanged, the space, label and subtree
-# recall@10 stayed 3–5 points under the unfiltered one at 100k chunks (100 queries), at twice the list 1–6 points
-# above it, for about 1–2 ms at p95.
+# rows the walk reaches, only those the filter keeps count. At 100k chunks (100 queries), with the list unchanged a
+# space filter's recall@10 was 2.7 points under the unfiltered one (4.5–7.3 under in 40-query runs); at twice the
+# list every filter is at or above it (space +1.1, subtree +5.7, label +19.8), for about 1–3 ms at p95.
 FILTERED_EF_FACTOR = 2
 # pgvector's upper bound of hnsw.ef_search.
 MAX_EF_SEARCH = 1000
