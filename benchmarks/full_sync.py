@@ -183,6 +183,16 @@ def print_size(report: dict[str, Any]) -> None:
         print(f"  {len(runs)} runs, {steps} steps; per run: wall {sum(r['seconds'] for r in runs) / len(runs):.2f} s, "
               f"Dagster overhead (run wall − assets' own seconds) {sum(overhead) / len(runs):.2f} s "
               f"({sum(overhead) / max(1, steps):.3f} s per step)")  # fmt: skip
+    if runs and all("start_time" in r for r in runs):
+        first = min(r["start_time"] for r in runs)
+        starts = {r["partition"]: r["start_time"] - first for r in runs}
+        spans = ", ".join(
+            f"{r['partition']} {starts[r['partition']]:.1f}–{starts[r['partition']] + r['seconds']:.1f}"
+            for r in sorted(runs, key=lambda r: r["start_time"])
+        )
+        end = max(starts[r["partition"]] + r["seconds"] for r in runs)
+        print(f"  runs (s from the first run's start): {spans}; the runs span {end:.1f} s of the command's "
+              f"{e2e['seconds']:.1f} s (the rest: start-up, and the vector index built once at the end)")  # fmt: skip
     print("  phases (assets' own seconds, summed over runs): "
           + ", ".join(f"{k} {v:.1f} s" for k, v in e2e["phases"].items()))  # fmt: skip
     print(f"in process:           {full['wall_seconds']:.1f} s = {_rate(pages, full['wall_seconds']):.1f} pages/s "

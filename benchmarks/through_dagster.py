@@ -45,6 +45,7 @@ def _instance_figures() -> dict[str, Any]:
             {
                 "partition": run.tags.get("dagster/partition", ""),
                 "status": run.status.value,
+                "start_time": stats.start_time or 0.0,
                 "seconds": wall,
                 "steps": len(steps),
                 "step_seconds": sum((s.end_time or 0.0) - (s.start_time or 0.0) for s in steps),

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
+import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -90,7 +94,8 @@ def confluence_client() -> ConfluenceClient:
             f"{state_file}). Set CONFLUENCE_BASE_URL with CONFLUENCE_EMAIL + CONFLUENCE_API_TOKEN (Cloud) or "
             "CONFLUENCE_PAT (Data Center), or start `make dev` in another terminal first."
         )
-    return configured.confluence.client()
+    # The pipeline's database, when one is configured or started: the command's requests share the runs' rate limit.
+    return configured.confluence.client(configured.postgres.url or None)
 
 
 def removed_spaces() -> set[str]:
@@ -137,6 +142,9 @@ def check_registered(keys: Sequence[str]) -> None:
         )
 
 
+_POOL_ATTEMPTS = 3
+
+
 def ensure_pools() -> None:
     """Create the code location's concurrency pools in the instance now, before runs start.
 
@@ -153,9 +161,17 @@ def ensure_pools() -> None:
         return
     graph = defs.get_repository_def().asset_graph
     wanted = {pool for node in graph.asset_nodes for pool in node.pools or () if pool}
-    existing = {limit.name for limit in storage.get_pool_limits()}
-    for pool in sorted(wanted - existing):
-        storage.initialize_concurrency_limit_to_default(pool)
+    for attempt in range(_POOL_ATTEMPTS):
+        missing = sorted(wanted - {limit.name for limit in storage.get_pool_limits()})
+        try:
+            for pool in missing:
+                storage.initialize_concurrency_limit_to_default(pool)
+            return
+        except Exception:  # dagster-postgres raises SQLAlchemy's errors, wrapped or not
+            # Two commands started together both found the pool missing, and the other one created it first.
+            if attempt == _POOL_ATTEMPTS - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 @dataclass
@@ -175,6 +191,10 @@ class JobRun:
     success: bool
     materializations: dict[str, dict[str, Any]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+
+    def outcome(self) -> dict[str, Any]:
+        """``run_id``, ``success``, ``failures`` and each materialized asset's metadata, as the commands report them."""
+        return {"run_id": self.run_id, "success": self.success, "failures": self.failures, **self.materializations}
 
 
 def _instance() -> DagsterInstance:
@@ -237,8 +257,10 @@ def materialize_spaces(
 ) -> dict[str, dict[str, Any]]:
     """Run the ``confluence_ingest`` job for each space through the Dagster instance (runs show in the UI).
 
-    The spaces' large embedding loads leave the vector index to one build after the last space (see
-    :func:`_one_vector_index_build`).
+    Spaces run side by side, each in a process of its own (``PIPELINE_SPACE_PROCESSES``, default one per core): one
+    space's fetch, throttled by the Confluence rate limit, overlaps another's conversion, chunking and embedding,
+    and the processes share the rate limit through the database. The spaces' large embedding loads leave the vector
+    index to one build after the last space (see :func:`_one_vector_index_build`).
 
     Args:
         keys: the spaces.
@@ -247,25 +269,105 @@ def materialize_spaces(
         full: a full re-sync, ignoring each space's watermark (run config of ``confluence_pages``).
 
     Returns:
-        Per space, ``run_id``, ``success``, ``failures`` and each materialized asset's metadata.
+        Per space (in the order of ``keys``), ``run_id``, ``success``, ``failures`` and each materialized asset's
+        metadata.
     """
     from confluence_pipeline.defs.ingest.jobs import INGEST_JOB_NAME
 
     run_config = {"ops": {"confluence_pages": {"config": {"full": True}}}} if full else None
-    outcome: dict[str, dict[str, Any]] = {}
+    processes, workers = resources().pipeline.space_plan(len(keys))
+    finished: dict[str, JobRun] = {}
     with _one_vector_index_build(len(keys)):
-        for key in keys:
-            run = run_job(INGEST_JOB_NAME, key, tags=tags, run_config=run_config, log_level=log_level)
-            print(f"  {key}: run {run.run_id} {'succeeded' if run.success else 'failed'}")
+        if processes == 1:
+            runs: Iterator[JobRun] = (
+                run_job(INGEST_JOB_NAME, key, tags=tags, run_config=run_config, log_level=log_level) for key in keys
+            )
+        else:
+            ensure_pools()  # here, once, before the processes' runs start together
+            order = _largest_first(keys)
+            runs = _runs_in_processes(INGEST_JOB_NAME, order, processes, workers, tags, run_config, log_level)
+        for run in runs:
+            print(f"  {run.key}: run {run.run_id or '-'} {'succeeded' if run.success else 'failed'}")
             for message in run.failures:
                 print(f"    {message}", file=sys.stderr)
-            outcome[key] = {
-                "run_id": run.run_id,
-                "success": run.success,
-                "failures": run.failures,
-                **run.materializations,
-            }
-    return outcome
+            finished[run.key] = run
+    return {key: finished[key].outcome() for key in keys}
+
+
+def _largest_first(keys: Sequence[str]) -> list[str]:
+    """The spaces, largest first, so that runs side by side end together rather than the largest starting last.
+
+    A space's size is the store's count of its current pages. A space never synced is asked of Confluence, one
+    small search request each: its first sync is the largest run it will ever have. A count that cannot be had
+    counts as 0 (the space's run reports what is wrong).
+    """
+    from confluence_pipeline.confluence.errors import ConfluenceError
+    from confluence_pipeline.confluence.sync import count_space_pages
+    from confluence_pipeline.store.pages import known_current_count
+
+    with resources().postgres.connect() as conn:
+        sizes = {key: known_current_count(conn, key) for key in keys}
+    unknown = [key for key in keys if not sizes[key]]
+    if unknown:
+        try:
+            client = confluence_client()
+            for key in unknown:
+                sizes[key] = count_space_pages(client, key) or 0
+        except (ConfluenceError, ValueError):
+            pass
+    return sorted(keys, key=lambda key: -sizes[key])
+
+
+def _run_in_process(
+    job_name: str,
+    key: str,
+    workers: int,
+    tags: dict[str, str],
+    run_config: dict[str, Any] | None,
+    log_level: str,
+) -> JobRun:
+    """One space's run, in a process of the pool of :func:`_runs_in_processes`, with its share of the CPU workers."""
+    os.environ["PIPELINE_WORKERS"] = str(workers)
+    return run_job(job_name, key, tags=tags, run_config=run_config, log_level=log_level)
+
+
+def _runs_in_processes(
+    job_name: str,
+    keys: Sequence[str],
+    processes: int,
+    workers: int,
+    tags: dict[str, str],
+    run_config: dict[str, Any] | None,
+    log_level: str,
+) -> Iterator[JobRun]:
+    """Run the job for each space in a pool of ``processes`` processes; yield each run as it ends.
+
+    A process that dies (killed, out of memory) fails the runs it had not finished, with a message saying so; the
+    others carry on.
+    """
+    # spawn: a fresh interpreter, not a fork of this process (its Dagster instance holds threads and connections).
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
+        futures = {
+            pool.submit(_run_in_process, job_name, key, workers, tags, run_config, log_level): key for key in keys
+        }
+        try:
+            for future in as_completed(futures):
+                key = futures[future]
+                try:
+                    yield future.result()
+                except BrokenProcessPool:
+                    yield JobRun(key=key, run_id="", success=False, failures=[_DIED.format(key=key)])
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
+_DIED = (
+    "the process running space {key} ended abruptly (killed, or out of memory?); its run, if it started, stays "
+    "'started' in the instance. Run `confluence-pipeline materialize --space {key}` again: the sync resumes where "
+    "it stopped."
+)
 
 
 @contextmanager

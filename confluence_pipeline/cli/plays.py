@@ -130,9 +130,8 @@ def _dry_run(quarter: str | None) -> int:
     now = datetime.now(UTC)
     with configured.postgres.connect() as conn:
         result = aggregate_quarter(conn, settings, Quarter.parse(quarter) if quarter else None, now, store_result=False)
-        planned = write_play_db(
-            conn, configured.confluence.client(), settings, result.quarter, now=now, dry_run=True, stats=result.rows()
-        )
+        client = configured.confluence.client(configured.postgres.database_url())
+        planned = write_play_db(conn, client, settings, result.quarter, now=now, dry_run=True, stats=result.rows())
     print("The table it would write:\n")
     print(planned.table_markdown())
     print("\nThe cells that would change:\n")
@@ -160,7 +159,8 @@ def cmd_plays_create_todo(args: argparse.Namespace) -> int:
     prepare()
     configured = resources()
     with configured.postgres.connect() as conn:
-        result = create_todo_page(conn, configured.confluence.client(), configured.plays.settings(), args.play_id)
+        client = configured.confluence.client(configured.postgres.database_url())
+        result = create_todo_page(conn, client, configured.plays.settings(), args.play_id)
     state = "created" if result.created else "exists already"
     print(f"{result.title}: page {result.page_id}, {state}")
     print(f"link on Project TODO: {result.todo_link}")
@@ -273,9 +273,8 @@ def cmd_events_drain(args: argparse.Namespace) -> int:
     prepare()
     configured = resources()
     with configured.postgres.connect() as conn:
-        result = drain_outbox(
-            conn, configured.confluence.client(), configured.plays.settings(), configured.plays.outbox_batch_size
-        )
+        client = configured.confluence.client(configured.postgres.database_url())
+        result = drain_outbox(conn, client, configured.plays.settings(), configured.plays.outbox_batch_size)
         status = outbox_status(conn)
     print(
         f"applied {result.written}, already applied {result.already_applied}, failed {result.failed}, "

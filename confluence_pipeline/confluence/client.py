@@ -29,7 +29,7 @@ from confluence_pipeline.confluence.errors import (
     ConfluenceNotFound,
     ConfluenceUnavailable,
 )
-from confluence_pipeline.confluence.ratelimit import RateLimiter, shared_limiter
+from confluence_pipeline.confluence.ratelimit import Limiter, shared_limiter
 from confluence_pipeline.confluence.settings import ConfluenceSettings
 from confluence_pipeline.lib.retry import parse_retry_after, wait_hint_or_backoff
 
@@ -96,15 +96,25 @@ def _error_message(response: requests.Response) -> str:
 class ConfluenceClient:
     """A Confluence REST v1 client for one site.
 
-    Every request goes through the process-wide rate limiter and the retry policy, and is counted in
+    Every request goes through the site's rate limiter and the retry policy, and is counted in
     :attr:`stats`. Secrets stay inside the atlassian-python-api session; no message built here contains them.
     """
 
-    def __init__(self, settings: ConfluenceSettings, *, limiter: RateLimiter | None = None) -> None:
+    def __init__(
+        self, settings: ConfluenceSettings, *, limiter: Limiter | None = None, database_url: str | None = None
+    ) -> None:
+        """A client for the site of ``settings``.
+
+        Args:
+            settings: the site and how to press it.
+            limiter: the rate limit to use; by default the process's limiter of the site.
+            database_url: the pipeline's database: the default limiter is then shared, through it, with every other
+                process that uses it (concurrent runs, sensors, commands), so that together they keep to the rate.
+        """
         settings.validate()
         self.settings = settings
         self.stats = RequestStats()
-        self._limiter = limiter or shared_limiter(settings.api_url, settings.rate_limit_rps)
+        self._limiter = limiter or shared_limiter(settings.api_url, settings.rate_limit_rps, database_url)
         verify: bool | str = settings.ca_bundle if settings.ca_bundle else settings.verify_tls
         kwargs: dict[str, Any] = {
             "url": settings.api_url,

@@ -1,9 +1,39 @@
-"""A token-bucket rate limit shared by every request to one Confluence site from this process."""
+"""The client-side rate limit of one Confluence site: per process, or shared through the pipeline's database.
+
+A process-local token bucket keeps one process to the configured rate. Runs in parallel (the daemon launches up to
+``max_concurrent_runs``; ``materialize`` runs spaces side by side) are separate processes, possibly on separate
+machines: each would keep to the rate on its own, and together press the site several times as hard. With the
+pipeline's database, :class:`SharedRateLimiter` reserves each request's slot there instead, so that every process
+together keeps to the rate.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from typing import Protocol
+
+import psycopg
+
+from confluence_pipeline.lib.redact import redact_url, redact_userinfo
+
+log = logging.getLogger(__name__)
+
+# After the database failed to answer, the process limits its own requests for this long before trying it again.
+_SHARED_RETRY_S = 30.0
+
+
+class Limiter(Protocol):
+    """What the client needs of a rate limit."""
+
+    def acquire(self) -> float:
+        """Block until a request may be sent; return the seconds spent waiting."""
+        ...
+
+    def pause(self, seconds: float) -> None:
+        """Hold back requests for ``seconds`` (a 429's ``Retry-After``)."""
+        ...
 
 
 class RateLimiter:
@@ -45,14 +75,118 @@ class RateLimiter:
             self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
 
-_limiters: dict[tuple[str, float], RateLimiter] = {}
+class SharedRateLimiter:
+    """At most ``rate`` requests per second to a site from every process that uses one database, together.
+
+    Each request reserves its send time in the database's ``rate_limits`` row of the site, in one statement, on the
+    server's clock (see :func:`confluence_pipeline.store.rate_limits.reserve`), then sleeps until then; a 429 pauses
+    every process. Bursts of up to ``burst`` requests go at once after a quiet spell, as with :class:`RateLimiter`.
+
+    When the database does not answer, the process falls back to its own token bucket (logged once) and tries the
+    database again after a while: a database hiccup slows nothing down and fails no request, at the cost of the
+    processes keeping to the rate each on its own meanwhile.
+    """
+
+    def __init__(self, database_url: str, site: str, rate: float, burst: float | None = None) -> None:
+        self.rate = float(rate)
+        self.burst = float(burst if burst is not None else max(1.0, rate))
+        # The key is stored in the database: never the user information a URL might carry.
+        self.site = redact_userinfo(site)
+        self._url = database_url
+        self._local = RateLimiter(rate, burst)
+        self._conn: psycopg.Connection | None = None
+        self._retry_at = 0.0
+        self._lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Block until this process may send a request; returns the seconds spent waiting."""
+        from confluence_pipeline.store import rate_limits
+
+        interval = 1.0 / self.rate
+        with self._lock:
+            conn = self._connection()
+            delay: float | None = None
+            if conn is not None:
+                try:
+                    delay = rate_limits.reserve(conn, self.site, interval, (self.burst - 1.0) * interval)
+                except psycopg.Error as exc:
+                    self._unavailable(exc)
+        if delay is None:
+            return self._local.acquire()
+        if delay > 0:
+            time.sleep(delay)
+        return delay
+
+    def pause(self, seconds: float) -> None:
+        """Hold back every process's requests to the site for ``seconds``."""
+        from confluence_pipeline.store import rate_limits
+
+        self._local.pause(seconds)
+        with self._lock:
+            conn = self._connection()
+            if conn is None:
+                return
+            try:
+                rate_limits.pause(conn, self.site, seconds)
+            except psycopg.Error as exc:
+                self._unavailable(exc)
+
+    def close(self) -> None:
+        """Close the database connection (the next request opens it again)."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def _connection(self) -> psycopg.Connection | None:
+        # Called with the lock held.
+        if self._conn is not None and not self._conn.closed:
+            return self._conn
+        if time.monotonic() < self._retry_at:
+            return None
+        from confluence_pipeline.store.db import DatabaseError, connect
+        from confluence_pipeline.store.migrate import MigrationError, apply_migrations
+
+        try:
+            apply_migrations(self._url)  # the table may be newer than the database (a CLI command before any run)
+            self._conn = connect(self._url, autocommit=True, vector=False)
+        except (DatabaseError, MigrationError, psycopg.Error) as exc:
+            self._unavailable(exc)
+            return None
+        return self._conn
+
+    def _unavailable(self, exc: Exception) -> None:
+        # Called with the lock held.
+        if self._retry_at == 0.0 or self._conn is not None:
+            detail = redact_url(str(exc).strip().splitlines()[0]) if str(exc).strip() else type(exc).__name__
+            log.warning(
+                "the shared Confluence rate limit is unavailable (%s); this process keeps to %g requests/s on its "
+                "own, and tries the database again in %g s",
+                detail,
+                self.rate,
+                _SHARED_RETRY_S,
+            )
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        self._retry_at = time.monotonic() + _SHARED_RETRY_S
+
+
+_limiters: dict[tuple[str, float, str | None], Limiter] = {}
 _registry_lock = threading.Lock()
 
 
-def shared_limiter(site: str, rate: float) -> RateLimiter:
-    """Return the process-wide limiter for ``site`` at ``rate`` requests/s, creating it on first use."""
+def shared_limiter(site: str, rate: float, database_url: str | None = None) -> Limiter:
+    """Return this process's limiter for ``site`` at ``rate`` requests/s, creating it on first use.
+
+    Args:
+        site: the site's REST base URL.
+        rate: requests per second.
+        database_url: the pipeline's database; with it, the limit is shared by every process that uses it
+            (:class:`SharedRateLimiter`), else it holds for this process alone (:class:`RateLimiter`).
+    """
     with _registry_lock:
-        key = (site, rate)
+        key = (site, rate, database_url)
         if key not in _limiters:
-            _limiters[key] = RateLimiter(rate)
+            _limiters[key] = SharedRateLimiter(database_url, site, rate) if database_url else RateLimiter(rate)
         return _limiters[key]

@@ -472,8 +472,7 @@ def detect_changes(conn: psycopg.Connection, client: ConfluenceClient, space_key
     known = store.known_current_count(conn, space_key)
     # New pages the sync is about to store explain a higher count; failed ones are already in ``known``.
     unseen = sum(1 for v in changed if stored.get(v.page_id, (None, None))[1] != "current" and v.page_id not in failed)
-    total = body.get("totalSize")
-    total_size = int(total) if isinstance(total, int | str) and str(total).isdigit() else None
+    total_size = _total_size(body)
     # A space never synced has nothing to reconcile: its first sync lists every page anyway.
     reconcile_needed = watermark is not None and total_size is not None and total_size != known + unseen
     if changed:
@@ -488,3 +487,19 @@ def detect_changes(conn: psycopg.Connection, client: ConfluenceClient, space_key
     # check counts a probe that found nothing to fetch as the store being current.
     record_space_check(conn, space_key, changes_found=marker is not None, total_size=total_size)
     return ChangeCheck(space_key, marker, reconcile_needed, total_size, known)
+
+
+def count_space_pages(client: ConfluenceClient, space_key: str) -> int | None:
+    """Confluence's count of the space's current pages, from one search request for a single result.
+
+    Returns:
+        The ``totalSize`` of the wrapped ``rest/api/search`` (``content/search`` reports none), or None when the
+        response carries none.
+    """
+    params = {"cql": space_pages_cql(space_key), "limit": 1, "includeArchivedSpaces": "true", "excerpt": "none"}
+    return _total_size(client.get_json("rest/api/search", params))
+
+
+def _total_size(body: Any) -> int | None:
+    total = body.get("totalSize") if isinstance(body, dict) else None
+    return int(total) if isinstance(total, int | str) and str(total).isdigit() else None

@@ -111,7 +111,7 @@ class ConfluenceResource(SettingsResource):
     connect_timeout_s: float = setting(10.0, "CONFLUENCE_CONNECT_TIMEOUT_S", "TCP/TLS connect timeout, seconds.")
     read_timeout_s: float = setting(60.0, "CONFLUENCE_READ_TIMEOUT_S", "Read timeout per request, seconds.")
     rate_limit_rps: float = setting(
-        10.0, "CONFLUENCE_RATE_LIMIT_RPS", "Client-side request rate limit, shared by the process."
+        10.0, "CONFLUENCE_RATE_LIMIT_RPS", "Client-side request rate limit, shared by every process using the database."
     )
     max_retries: int = setting(6, "CONFLUENCE_MAX_RETRIES", "Retries after the first attempt (429, 5xx, network).")
     backoff_base_s: float = setting(1.0, "CONFLUENCE_BACKOFF_BASE_S", "First back-off wait; doubles per retry.")
@@ -141,9 +141,14 @@ class ConfluenceResource(SettingsResource):
         values["exclude_spaces"] = split_list(values["exclude_spaces"])
         return ConfluenceSettings(**values)
 
-    def client(self) -> ConfluenceClient:
-        """A new client; its ``stats`` count this run's requests."""
-        return ConfluenceClient(self.settings())
+    def client(self, database_url: str | None = None) -> ConfluenceClient:
+        """A new client; its ``stats`` count this run's requests.
+
+        Args:
+            database_url: the pipeline's database (``PostgresResource.database_url()``): the rate limit is then shared
+                by every process that uses it, so that concurrent runs together keep to ``CONFLUENCE_RATE_LIMIT_RPS``.
+        """
+        return ConfluenceClient(self.settings(), database_url=database_url)
 
 
 class EmbeddingsResource(SettingsResource):
@@ -187,6 +192,11 @@ class PipelineResource(SettingsResource):
 
     batch_size: int = setting(200, "PIPELINE_BATCH_SIZE", "Rows read and committed per batch in each stage.")
     workers: int = setting(0, "PIPELINE_WORKERS", "Processes for conversion and chunking (0: one per core).")
+    space_processes: int = setting(
+        0,
+        "PIPELINE_SPACE_PROCESSES",
+        "Spaces `materialize` runs at once, each in a process of its own (0: one per core; 1: one after another).",
+    )
     embed_batch_size: int = setting(512, "PIPELINE_EMBED_BATCH_SIZE", "Chunk texts read per embedding batch.")
     chunk_max_tokens: int = setting(512, "CHUNK_MAX_TOKENS", "Chunk size bound, in cl100k tokens.")
     chunk_overlap_tokens: int = setting(64, "CHUNK_OVERLAP_TOKENS", "Tokens repeated between consecutive chunks.")
@@ -203,6 +213,23 @@ class PipelineResource(SettingsResource):
     list_max_pages: int = setting(
         200, "CONVERT_LIST_MAX_PAGES", "Pages one children/pagetree/contentbylabel macro lists (images per gallery)."
     )
+
+    def space_plan(self, spaces: int) -> tuple[int, int]:
+        """How ``materialize`` runs ``spaces`` spaces: processes at once, and CPU workers in each.
+
+        The ``PIPELINE_WORKERS`` budget is shared out among the processes, so that side by side they do not start
+        more workers than the machine has cores for.
+
+        Raises:
+            ValueError: a value is out of range; the message names the variable.
+        """
+        values = self._values()
+        if values["space_processes"] < 0:
+            raise ValueError(f"PIPELINE_SPACE_PROCESSES={values['space_processes']} must be at least 0")
+        cores = os.cpu_count() or 1
+        processes = max(1, min(spaces, values["space_processes"] or cores))
+        workers = self.settings().effective_workers
+        return processes, workers if processes == 1 else max(1, workers // processes)
 
     def settings(self, confluence: ConfluenceSettings | None = None) -> StageSettings:
         """The stage settings.

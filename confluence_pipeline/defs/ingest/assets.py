@@ -73,7 +73,7 @@ def confluence_space(
                     "confluence_requests": 0, "seconds": round(time.monotonic() - started, 3),
                 }
             )  # fmt: skip
-        client = confluence.client()
+        client = confluence.client(postgres.database_url())
         try:
             space = fetch_space(client, key)
         except ConfluenceNotFound:
@@ -119,7 +119,7 @@ def confluence_pages(
     context: AssetExecutionContext, config: PagesConfig, confluence: ConfluenceResource, postgres: PostgresResource
 ) -> MaterializeResult:
     """Incrementally sync the partition's pages (in full with run config ``full: true``)."""
-    client = confluence.client()
+    client = confluence.client(postgres.database_url())
     if config.full:
         context.log.info("space %s: full re-sync, ignoring the watermark", context.partition_key)
     with postgres.connect() as conn:

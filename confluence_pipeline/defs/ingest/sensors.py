@@ -27,9 +27,15 @@ _AUTOMATION = automation_settings()
 _DEFAULT_STATUS = DefaultSensorStatus.RUNNING if _AUTOMATION.enabled else DefaultSensorStatus.STOPPED
 
 
-def _probe_client(confluence: ConfluenceResource, automation: AutomationResource) -> ConfluenceClient:
-    """A client whose every request fits in a tick: short timeouts, no retries (the next tick is the retry)."""
-    return ConfluenceClient(probe_settings(confluence.settings(), automation.settings().tick_budget_s))
+def _probe_client(
+    confluence: ConfluenceResource, automation: AutomationResource, postgres: PostgresResource
+) -> ConfluenceClient:
+    """A client whose every request fits in a tick: short timeouts, no retries (the next tick is the retry).
+
+    Its requests count against the rate limit the runs share.
+    """
+    settings = probe_settings(confluence.settings(), automation.settings().tick_budget_s)
+    return ConfluenceClient(settings, database_url=postgres.database_url())
 
 
 @sensor(
@@ -50,7 +56,7 @@ def confluence_space_sensor(
     """Add partitions for spaces that appeared and request their first run."""
     with postgres.connect() as conn:
         removed = page_store.removed_space_keys(conn)
-    discovery = discover_new_spaces(context.instance, _probe_client(confluence, automation), removed)
+    discovery = discover_new_spaces(context.instance, _probe_client(confluence, automation, postgres), removed)
     if not discovery.new:
         return SensorResult(skip_reason=SkipReason(f"{len(discovery.keys)} space(s), none new"))
     # Partitions and their first runs in one tick: a run may target a key added by the same result.
@@ -115,7 +121,7 @@ def confluence_change_sensor(
 ) -> SensorResult:
     """Poll the spaces that fit in the tick's budget and request runs for what changed or disappeared."""
     budget = automation.settings().tick_budget_s
-    client = _probe_client(confluence, automation)
+    client = _probe_client(confluence, automation, postgres)
     strategies = reconcile.settings()
     cursor = PollCursor.from_json(context.cursor)
     keys = context.instance.get_dynamic_partitions(space_partitions.name)

@@ -69,7 +69,7 @@ def confluence_reconciliation(
         # Not materialized: the asset's last materialization stays the last real reconciliation.
         context.log.info("space %s reconciles %s, not after every sync; nothing to do in this run", key, strategy)
         return
-    client = confluence.client()
+    client = confluence.client(postgres.database_url())
     with postgres.connect() as conn:
         try:
             result = reconcile_space(conn, client, key, settings, force=config.force)

@@ -177,7 +177,7 @@ def play_db_page(
 ) -> Iterator[MaterializeResult]:
     """Write the figures ``play_qtd_stats`` stored into the Play DB table."""
     quarter = _stats_quarter(context)
-    client = confluence.client()
+    client = confluence.client(postgres.database_url())
     try:
         settings = plays.settings()
         with postgres.connect() as conn:

@@ -66,7 +66,7 @@ def play_outbox_sensor(
             return SkipReason(f"outbox empty ({counts['synced']} event(s) synced)")
         result = drain_outbox(
             conn,
-            confluence.client(),
+            confluence.client(postgres.database_url()),
             plays.settings(),
             limit=plays.outbox_batch_size,
             deadline=time.monotonic() + DRAIN_BUDGET_S,

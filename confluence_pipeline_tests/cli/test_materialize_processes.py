@@ -1,0 +1,89 @@
+"""``materialize`` runs spaces side by side, each in a process of its own, largest first, under one rate limit."""
+
+from __future__ import annotations
+
+import os
+
+import psycopg
+import pytest
+from dagster import DagsterInstance
+
+from confluence_pipeline.cli import main
+from confluence_pipeline.cli.common import _largest_first
+from confluence_pipeline.confluence.client import ConfluenceClient
+from confluence_pipeline.confluence.sync import count_space_pages
+from confluence_pipeline.defs.resources import configured_resources
+from confluence_pipeline_tests.confluence.helpers import sandbox_settings
+
+
+def _pids(run_id: str) -> set[int]:
+    """The process ids a run's events came from."""
+    entries = DagsterInstance.get().all_logs(run_id)
+    return {entry.dagster_event.pid for entry in entries if entry.dagster_event and entry.dagster_event.pid}
+
+
+def _run_pids() -> dict[str, set[int]]:
+    """Per space, the process ids its run's events came from."""
+    return {run.tags["dagster/partition"]: _pids(run.run_id) for run in DagsterInstance.get().get_runs()}
+
+
+def test_spaces_run_side_by_side_in_processes_of_their_own(
+    cli_env: None, make_sandbox, use_sandbox, db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:
+    server = make_sandbox(pages=60)
+    use_sandbox(server, CONFLUENCE_SPACES="ENG,OPS,HR", PIPELINE_SPACE_PROCESSES="2")
+    assert main(["materialize", "--all"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"{key}: run " in out for key in ("ENG", "OPS", "HR"))
+    pids = _run_pids()
+    assert set(pids) == {"ENG", "OPS", "HR"}
+    workers = set().union(*pids.values())
+    # Two processes ran the three runs, none of them this one.
+    assert len(workers) == 2 and os.getpid() not in workers and all(len(p) == 1 for p in pids.values())
+    with psycopg.connect(db_url) as conn:
+        stored = dict(conn.execute("SELECT space_key, count(*) FROM pages GROUP BY space_key").fetchall())
+        limits = conn.execute("SELECT count(*) FROM rate_limits").fetchone()[0]
+    for key in ("ENG", "OPS", "HR"):
+        assert stored[key] == len(server.corpus.pages(space_key=key, statuses=["current"]))
+    assert limits == 1  # the runs' requests went through the limit they share
+
+    # One after another, in this process.
+    monkeypatch.setenv("PIPELINE_SPACE_PROCESSES", "1")
+    assert main(["materialize", "--space", "HR"]) == 0
+    instance = DagsterInstance.get()
+    latest = next(run for run in instance.get_runs() if run.tags["dagster/partition"] == "HR")  # newest first
+    assert _pids(latest.run_id) == {os.getpid()}
+
+
+def test_the_largest_space_goes_first(cli_env: None, make_sandbox, use_sandbox, db_url: str) -> None:
+    server = make_sandbox(pages=80)
+    use_sandbox(server, CONFLUENCE_SPACES="ENG,OPS,HR")
+    sizes = {key: len(server.corpus.pages(space_key=key, statuses=["current"])) for key in ("ENG", "OPS", "HR")}
+    client = ConfluenceClient(sandbox_settings(server))
+    # Never synced: Confluence's own count, one small search each.
+    assert {key: count_space_pages(client, key) for key in sizes} == sizes
+    assert _largest_first(["HR", "OPS", "ENG"]) == sorted(sizes, key=lambda key: -sizes[key])
+    # Synced: the store's count, with no request.
+    with psycopg.connect(db_url) as conn:
+        conn.execute(
+            "INSERT INTO spaces (space_key, name, space_type, status) VALUES ('HR', 'HR', 'global', 'current')"
+        )
+        conn.execute(
+            """INSERT INTO pages (page_id, space_key, title, status, version_number, version_at, path, body_storage,
+                                  content_hash)
+               SELECT 'x' || n, 'HR', 'p' || n, 'current', 1, now(), '/x' || n || '/', '', 'h'
+               FROM generate_series(1, 500) n"""
+        )
+    before = server.stats()["total"]
+    assert _largest_first(["ENG", "OPS", "HR"])[0] == "HR"
+    assert server.stats()["total"] - before == 2  # ENG and OPS only
+
+
+def test_the_space_processes_share_the_workers_and_refuse_a_negative_count() -> None:
+    environ = {"PIPELINE_WORKERS": "4", "PIPELINE_SPACE_PROCESSES": "2"}
+    assert configured_resources(environ).pipeline.space_plan(5) == (2, 2)
+    assert configured_resources(environ).pipeline.space_plan(1) == (1, 4)
+    assert configured_resources({"PIPELINE_WORKERS": "1"}).pipeline.space_plan(3)[1] == 1
+    assert configured_resources({"PIPELINE_SPACE_PROCESSES": "1"}).pipeline.space_plan(9)[0] == 1
+    with pytest.raises(ValueError, match="PIPELINE_SPACE_PROCESSES=-1 must be at least 0"):
+        configured_resources({"PIPELINE_SPACE_PROCESSES": "-1"}).pipeline.space_plan(2)
