@@ -252,21 +252,96 @@ def run_job(
     return run
 
 
+class SpaceProcesses:
+    """The processes :func:`materialize_spaces` runs spaces in, each a fresh interpreter (spawned).
+
+    Started when a command begins, they import Dagster and the code location (seconds each) while the command
+    prepares the stack and registers the spaces. With one process (``PIPELINE_SPACE_PROCESSES=1``, one core, or
+    one space) none is started and spaces run in the command's own process. Use it as a context manager.
+    """
+
+    def __init__(self, spaces: int | None = None) -> None:
+        """Start the processes.
+
+        Args:
+            spaces: how many spaces the command runs, when it knows already (``--space`` …); None for all.
+        """
+        self.size, self.workers = resources().pipeline.space_plan(spaces if spaces is not None else sys.maxsize)
+        self._pool: ProcessPoolExecutor | None = None
+        if self.size > 1:
+            # spawn: a fresh interpreter, not a fork of this process (its instance holds threads and connections).
+            context = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(max_workers=self.size, mp_context=context)
+            for _ in range(self.size):  # each submit while none is idle starts one more process
+                self._pool.submit(_warm_up)
+
+    def __enter__(self) -> SpaceProcesses:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the processes (waiting for none of the work they have not started)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def run(self, job_name: str, keys: Sequence[str], **run: Any) -> Iterator[JobRun]:
+        """Run the job for each space; yield each run as it ends.
+
+        Side by side in the processes when there are several spaces and processes, else one after another here.
+        A process that dies (killed, out of memory) fails the runs it had not finished, with a message saying so;
+        the others carry on.
+
+        Args:
+            job_name: the job.
+            keys: the spaces, in the order to start them.
+            **run: ``tags``, ``run_config`` and ``log_level`` of :func:`run_job`.
+        """
+        if self._pool is None or len(keys) < 2:
+            for key in keys:
+                yield run_job(job_name, key, **run)
+            return
+        ensure_pools()  # here, once, before the processes' runs start together
+        # At most as many processes as spaces share out the CPU workers (the pool may have been started larger).
+        workers = resources().pipeline.space_plan(len(keys))[1]
+        environ = dict(os.environ)  # as the command prepared it: the processes started before that
+        futures = {self._pool.submit(_run_in_process, job_name, key, workers, environ, run): key for key in keys}
+        try:
+            for future in as_completed(futures):
+                key = futures[future]
+                try:
+                    yield future.result()
+                except BrokenProcessPool:
+                    yield JobRun(key=key, run_id="", success=False, failures=[_DIED.format(key=key)])
+        except BaseException:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+            raise
+
+
 def materialize_spaces(
-    keys: Sequence[str], *, tags: dict[str, str], log_level: str = "INFO", full: bool = False
+    keys: Sequence[str],
+    *,
+    tags: dict[str, str],
+    log_level: str = "INFO",
+    full: bool = False,
+    processes: SpaceProcesses | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Run the ``confluence_ingest`` job for each space through the Dagster instance (runs show in the UI).
 
-    Spaces run side by side, each in a process of its own (``PIPELINE_SPACE_PROCESSES``, default one per core): one
-    space's fetch, throttled by the Confluence rate limit, overlaps another's conversion, chunking and embedding,
-    and the processes share the rate limit through the database. The spaces' large embedding loads leave the vector
-    index to one build after the last space (see :func:`_one_vector_index_build`).
+    Spaces run side by side, each in a process of its own (``PIPELINE_SPACE_PROCESSES``, default one per core),
+    largest first: one space's fetch, throttled by the Confluence rate limit, overlaps another's conversion,
+    chunking and embedding, and the processes share the rate limit through the database. The spaces' large
+    embedding loads leave the vector index to one build after the last space (see :func:`_one_vector_index_build`).
 
     Args:
         keys: the spaces.
         tags: run tags.
         log_level: the console log level of the runs.
         full: a full re-sync, ignoring each space's watermark (run config of ``confluence_pages``).
+        processes: processes started earlier (see :class:`SpaceProcesses`); by default started here.
 
     Returns:
         Per space (in the order of ``keys``), ``run_id``, ``success``, ``failures`` and each materialized asset's
@@ -275,18 +350,10 @@ def materialize_spaces(
     from confluence_pipeline.defs.ingest.jobs import INGEST_JOB_NAME
 
     run_config = {"ops": {"confluence_pages": {"config": {"full": True}}}} if full else None
-    processes, workers = resources().pipeline.space_plan(len(keys))
     finished: dict[str, JobRun] = {}
-    with _one_vector_index_build(len(keys)):
-        if processes == 1:
-            runs: Iterator[JobRun] = (
-                run_job(INGEST_JOB_NAME, key, tags=tags, run_config=run_config, log_level=log_level) for key in keys
-            )
-        else:
-            ensure_pools()  # here, once, before the processes' runs start together
-            order = _largest_first(keys)
-            runs = _runs_in_processes(INGEST_JOB_NAME, order, processes, workers, tags, run_config, log_level)
-        for run in runs:
+    with _one_vector_index_build(len(keys)), processes or SpaceProcesses(len(keys)) as pool:
+        order = _largest_first(keys) if pool.size > 1 and len(keys) > 1 else list(keys)
+        for run in pool.run(INGEST_JOB_NAME, order, tags=tags, run_config=run_config, log_level=log_level):
             print(f"  {run.key}: run {run.run_id or '-'} {'succeeded' if run.success else 'failed'}")
             for message in run.failures:
                 print(f"    {message}", file=sys.stderr)
@@ -318,49 +385,17 @@ def _largest_first(keys: Sequence[str]) -> list[str]:
     return sorted(keys, key=lambda key: -sizes[key])
 
 
-def _run_in_process(
-    job_name: str,
-    key: str,
-    workers: int,
-    tags: dict[str, str],
-    run_config: dict[str, Any] | None,
-    log_level: str,
-) -> JobRun:
-    """One space's run, in a process of the pool of :func:`_runs_in_processes`, with its share of the CPU workers."""
+def _warm_up() -> None:
+    """In a process of :class:`SpaceProcesses`: import Dagster and the code location before the first run."""
+    import confluence_pipeline.definitions  # noqa: F401
+
+
+def _run_in_process(job_name: str, key: str, workers: int, environ: dict[str, str], run: dict[str, Any]) -> JobRun:
+    """One space's run, in a process of :class:`SpaceProcesses`, with its share of the CPU workers."""
+    os.environ.clear()
+    os.environ.update(environ)
     os.environ["PIPELINE_WORKERS"] = str(workers)
-    return run_job(job_name, key, tags=tags, run_config=run_config, log_level=log_level)
-
-
-def _runs_in_processes(
-    job_name: str,
-    keys: Sequence[str],
-    processes: int,
-    workers: int,
-    tags: dict[str, str],
-    run_config: dict[str, Any] | None,
-    log_level: str,
-) -> Iterator[JobRun]:
-    """Run the job for each space in a pool of ``processes`` processes; yield each run as it ends.
-
-    A process that dies (killed, out of memory) fails the runs it had not finished, with a message saying so; the
-    others carry on.
-    """
-    # spawn: a fresh interpreter, not a fork of this process (its Dagster instance holds threads and connections).
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
-        futures = {
-            pool.submit(_run_in_process, job_name, key, workers, tags, run_config, log_level): key for key in keys
-        }
-        try:
-            for future in as_completed(futures):
-                key = futures[future]
-                try:
-                    yield future.result()
-                except BrokenProcessPool:
-                    yield JobRun(key=key, run_id="", success=False, failures=[_DIED.format(key=key)])
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+    return run_job(job_name, key, **run)
 
 
 _DIED = (

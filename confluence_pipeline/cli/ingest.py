@@ -15,6 +15,7 @@ from typing import Any
 from confluence_pipeline import localstack
 from confluence_pipeline.cli.common import (
     WORKSPACE,
+    SpaceProcesses,
     check_registered,
     ensure_pools,
     last_sync_runs,
@@ -33,12 +34,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Run the whole pipeline on the local stack and print a report."""
     from confluence_pipeline.store.status import space_status
 
+    processes = SpaceProcesses()  # they start up while the stack does
     server = prepare(sandbox=True, pages=args.pages, seed=args.seed)
     try:
         started = time.monotonic()
         keys = register_spaces()
         print(f"spaces registered as partitions: {', '.join(keys)}")
-        outcome = materialize_spaces(keys, tags={"confluence_pipeline/trigger": "demo"}, log_level="WARNING")
+        outcome = materialize_spaces(
+            keys, tags={"confluence_pipeline/trigger": "demo"}, log_level="WARNING", processes=processes
+        )
         seconds = time.monotonic() - started
         changed = sum(int(o.get("confluence_pages", {}).get("pages_written", 0)) for o in outcome.values())
         requests = sum(
@@ -54,6 +58,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _print_report(rows, keys, seconds, changed, requests, expected, sample, args.query)
         _play_report(configured)
     finally:
+        processes.close()
         if server is not None:
             server.stop()
     return 0 if all(o["success"] for o in outcome.values()) else 1
@@ -184,16 +189,19 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
 def cmd_materialize(args: argparse.Namespace) -> int:
     """Run the confluence_ingest job for some spaces in this process, recorded in the Dagster instance."""
-    prepare()
     if not args.all and not args.space:
         print("name spaces with --space KEY (repeatable) or use --all", file=sys.stderr)
         return 2
-    if args.all:
-        keys = register_spaces()
-    else:
-        check_registered(args.space)
-        keys = args.space
-    outcome = materialize_spaces(keys, tags={"confluence_pipeline/trigger": "cli"}, full=args.full)
+    with SpaceProcesses(None if args.all else len(args.space)) as processes:  # they start up while the stack does
+        prepare()
+        if args.all:
+            keys = register_spaces()
+        else:
+            check_registered(args.space)
+            keys = args.space
+        outcome = materialize_spaces(
+            keys, tags={"confluence_pipeline/trigger": "cli"}, full=args.full, processes=processes
+        )
     for key, per_asset in outcome.items():
         pages = per_asset.get("confluence_pages", {})
         state = "" if per_asset["success"] else " (failed)"
