@@ -6,6 +6,7 @@ import multiprocessing
 import os
 import sys
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -287,12 +288,19 @@ class SpaceProcesses:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
+    def _kill_processes(self) -> None:
+        # A broken pool stops its other processes with SIGTERM and waits for them; a Dagster run defers SIGTERM
+        # until it ends cleanly, which a run cut off from its pool never does, so the wait would last for ever.
+        for process in list((getattr(self._pool, "_processes", None) or {}).values()):
+            if process.is_alive():
+                process.kill()
+
     def run(self, job_name: str, keys: Sequence[str], **run: Any) -> Iterator[JobRun]:
         """Run the job for each space; yield each run as it ends.
 
         Side by side in the processes when there are several spaces and processes, else one after another here.
-        A process that dies (killed, out of memory) fails the runs it had not finished, with a message saying so;
-        the others carry on.
+        A process that dies (killed, out of memory) stops the pool: every run not finished yet fails, with a message
+        saying how to resume it.
 
         Args:
             job_name: the job.
@@ -307,6 +315,8 @@ class SpaceProcesses:
         # At most as many processes as spaces share out the CPU workers (the pool may have been started larger).
         workers = resources().pipeline.space_plan(len(keys))[1]
         environ = dict(os.environ)  # as the command prepared it: the processes started before that
+        # The command's runs carry its id, so that the runs of a process that died can be found and failed.
+        run = {**run, "tags": {**run.get("tags", {}), COMMAND_TAG: uuid.uuid4().hex}}
         futures = {self._pool.submit(_run_in_process, job_name, key, workers, environ, run): key for key in keys}
         try:
             for future in as_completed(futures):
@@ -314,11 +324,33 @@ class SpaceProcesses:
                 try:
                     yield future.result()
                 except BrokenProcessPool:
+                    self._kill_processes()
+                    _fail_orphaned_runs(run["tags"][COMMAND_TAG])
                     yield JobRun(key=key, run_id="", success=False, failures=[_DIED.format(key=key)])
         except BaseException:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
             raise
+
+
+COMMAND_TAG = "confluence_pipeline/command"
+
+
+def _fail_orphaned_runs(command: str) -> None:
+    """Mark the command's runs that are still going as failed, and free the pool slots their steps hold.
+
+    Their process died: nothing else would end them. Left 'started', a run keeps its steps' slots in the
+    ``confluence_api`` and ``heavy_db_writes`` pools for ever (only the daemon frees slots, and only of runs that
+    ended), and the next runs of those pools wait for them.
+    """
+    from dagster import DagsterRunStatus, RunsFilter
+
+    instance = _instance()
+    going = [DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
+    for record in instance.get_run_records(RunsFilter(tags={COMMAND_TAG: command}, statuses=going)):
+        instance.report_run_failed(record.dagster_run, "the process running this run ended abruptly")
+        if instance.event_log_storage.supports_global_concurrency_limits:
+            instance.event_log_storage.free_concurrency_slots_for_run(record.dagster_run.run_id)
 
 
 def materialize_spaces(
@@ -399,9 +431,9 @@ def _run_in_process(job_name: str, key: str, workers: int, environ: dict[str, st
 
 
 _DIED = (
-    "the process running space {key} ended abruptly (killed, or out of memory?); its run, if it started, stays "
-    "'started' in the instance. Run `confluence-pipeline materialize --space {key}` again: the sync resumes where "
-    "it stopped."
+    "space {key} did not finish: a process of this command ended abruptly (killed, or out of memory?), which stops "
+    "the runs of the other processes too (they are marked failed in the instance). Run "
+    "`confluence-pipeline materialize --space {key}` again: the sync resumes where it stopped."
 )
 
 

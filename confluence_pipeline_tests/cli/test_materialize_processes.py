@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+import signal
+import threading
+import time
+from pathlib import Path
 
+import psutil
 import psycopg
 import pytest
-from dagster import DagsterInstance
+from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
 from confluence_pipeline.cli import main
 from confluence_pipeline.cli.common import _largest_first
@@ -87,3 +92,45 @@ def test_the_space_processes_share_the_workers_and_refuse_a_negative_count() -> 
     assert configured_resources({"PIPELINE_SPACE_PROCESSES": "1"}).pipeline.space_plan(9)[0] == 1
     with pytest.raises(ValueError, match="PIPELINE_SPACE_PROCESSES=-1 must be at least 0"):
         configured_resources({"PIPELINE_SPACE_PROCESSES": "-1"}).pipeline.space_plan(2)
+
+
+def test_a_killed_space_process_fails_the_unfinished_spaces_with_a_way_to_resume(
+    cli_env: None, make_sandbox, use_sandbox, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = make_sandbox(pages=80)
+    # Slow enough (2 requests a second) that the runs are still going when a process is killed.
+    use_sandbox(server, CONFLUENCE_SPACES="ENG,OPS", PIPELINE_SPACE_PROCESSES="2", CONFLUENCE_RATE_LIMIT_RPS="2")
+    killed: list[int] = []
+
+    def kill_one_space_process() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not killed:
+            # Once both runs are going, kill one of the command's processes, as the OOM killer would.
+            ready = (Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml").is_file()  # the command made the instance
+            started = DagsterInstance.get().get_runs(RunsFilter(statuses=[DagsterRunStatus.STARTED])) if ready else []
+            if len(started) == 2:
+                for child in psutil.Process().children():
+                    if "spawn" in " ".join(child.cmdline()):
+                        child.send_signal(signal.SIGKILL)
+                        killed.append(child.pid)
+                        return
+            time.sleep(0.1)
+
+    killer = threading.Thread(target=kill_one_space_process, daemon=True)
+    killer.start()
+    assert main(["materialize", "--all"]) == 1
+    killer.join()
+    assert killed
+    err = capsys.readouterr().err
+    assert "did not finish: a process of this command ended abruptly" in err
+    assert "confluence-pipeline materialize --space" in err
+    # No run is left 'started', holding its steps' pool slots: the next runs would wait for them for ever.
+    statuses = {run.status for run in DagsterInstance.get().get_runs()}
+    assert DagsterRunStatus.STARTED not in statuses and DagsterRunStatus.FAILURE in statuses
+
+    # Run again: the sync resumes, and every page is stored.
+    assert main(["materialize", "--all"]) == 0
+    with psycopg.connect(db_url) as conn:
+        stored = dict(conn.execute("SELECT space_key, count(*) FROM pages GROUP BY space_key").fetchall())
+    for key in ("ENG", "OPS"):
+        assert stored[key] == len(server.corpus.pages(space_key=key, statuses=["current"]))
