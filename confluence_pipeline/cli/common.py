@@ -267,7 +267,7 @@ class SpaceProcesses:
         Args:
             spaces: how many spaces the command runs, when it knows already (``--space`` …); None for all.
         """
-        self.size, self.workers = resources().pipeline.space_plan(spaces if spaces is not None else sys.maxsize)
+        self.size = resources().pipeline.space_plan(spaces if spaces is not None else sys.maxsize)[0]
         self._pool: ProcessPoolExecutor | None = None
         if self.size > 1:
             # spawn: a fresh interpreter, not a fork of this process (its instance holds threads and connections).
