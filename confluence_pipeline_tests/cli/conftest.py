@@ -21,6 +21,9 @@ def cli_env(temporary_database, db_url: str, tmp_path: Path, monkeypatch: pytest
         monkeypatch.setenv("CONFLUENCE_PIPELINE_HOME", str(tmp_path / "local"))
         monkeypatch.setenv("SANDBOX_PORT", str(free_port()))
         monkeypatch.setenv("PIPELINE_WORKERS", "1")
+        # Spaces run in this process: starting a process per space costs seconds a command. The tests of the
+        # processes (test_materialize_processes, test_end_to_end) ask for them.
+        monkeypatch.setenv("PIPELINE_SPACE_PROCESSES", "1")
         for name in (
             "CONFLUENCE_BASE_URL",
             "CONFLUENCE_EMAIL",

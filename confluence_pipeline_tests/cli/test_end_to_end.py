@@ -57,8 +57,13 @@ def test_after_materialize_all_and_reconcile_all_the_store_is_confluence(
 ) -> None:
     server = make_sandbox(pages=120, flavor="cloud")
     assert server.base_url.endswith("/wiki")
+    # Both spaces at once, in processes of their own, sharing the client's rate limit.
     use_sandbox(
-        server, CONFLUENCE_SPACES=",".join(SPACES), CONFLUENCE_RATE_LIMIT_RPS="20", CONFLUENCE_BACKOFF_MAX_S="2"
+        server,
+        CONFLUENCE_SPACES=",".join(SPACES),
+        CONFLUENCE_RATE_LIMIT_RPS="20",
+        CONFLUENCE_BACKOFF_MAX_S="2",
+        PIPELINE_SPACE_PROCESSES="2",
     )
     # 10 requests a second; beyond that Confluence answers 429 with Retry-After as an HTTP date.
     server.set_faults(rate_limit_rps=10, rate_limit_burst=2, retry_after_s=1, retry_after_http_date=True)
