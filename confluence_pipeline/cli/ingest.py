@@ -35,7 +35,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from confluence_pipeline.store.status import space_status
 
     processes = SpaceProcesses()  # they start up while the stack does
-    server = prepare(sandbox=True, pages=args.pages, seed=args.seed)
+    try:
+        server = prepare(sandbox=True, pages=args.pages, seed=args.seed)
+    except BaseException:
+        processes.close()
+        raise
     try:
         started = time.monotonic()
         keys = register_spaces()
