@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import socket
 import sys
 import time
 import uuid
@@ -15,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
+
+import psutil
 
 from confluence_pipeline import localstack
 
@@ -147,15 +150,17 @@ _POOL_ATTEMPTS = 3
 
 
 def ensure_pools() -> None:
-    """Create the code location's concurrency pools in the instance now, before runs start.
+    """Make the code location's concurrency pools ready for runs: created, and no slot held by a dead run.
 
     Dagster creates a pool's row when a step first uses it; on PostgreSQL two runs doing that at the same moment
     collide (a unique violation aborts the transaction) and one run crashes. Created here, in one process, first.
+    Runs of this host's commands whose process is gone are failed first (see :func:`fail_runs_of_dead_processes`).
     """
     from dagster import DagsterInstance
 
     from confluence_pipeline.definitions import defs
 
+    fail_runs_of_dead_processes()
     instance = DagsterInstance.get()
     storage = instance.event_log_storage
     if not storage.supports_global_concurrency_limits or instance.global_op_concurrency_default_limit is None:
@@ -237,7 +242,7 @@ def run_job(
         run_config=config,
         instance=_instance(),
         partition_key=key,
-        tags=tags,
+        tags={**tags, HOST_TAG: socket.gethostname(), PROCESS_TAG: _process_tag(psutil.Process())},
         resources=build_resources(os.environ),
         raise_on_error=False,
     )
@@ -334,23 +339,78 @@ class SpaceProcesses:
 
 
 COMMAND_TAG = "confluence_pipeline/command"
+# The host and the process (pid and start time) a command's run executes in: a run 'started' whose process is gone
+# is failed by the next command on that host (see fail_runs_of_dead_processes).
+HOST_TAG = "confluence_pipeline/host"
+PROCESS_TAG = "confluence_pipeline/process"
+_GOING = ("NOT_STARTED", "STARTING", "STARTED")
+
+
+def _process_tag(process: psutil.Process) -> str:
+    # The start time tells a process from a later one that was given the same pid.
+    return f"{process.pid}:{process.create_time():.2f}"
+
+
+def _process_alive(tag: str) -> bool:
+    """Whether the process a run's :data:`PROCESS_TAG` names still runs (a malformed tag counts as gone)."""
+    pid, _, _ = tag.partition(":")
+    try:
+        process = psutil.Process(int(pid))
+        return _process_tag(process) == tag and process.status() != psutil.STATUS_ZOMBIE
+    except (psutil.NoSuchProcess, ValueError):
+        return False
+    except psutil.AccessDenied:
+        return True  # another user's process: alive, and not ours to judge
+
+
+def _fail_run(instance: DagsterInstance, run: Any, reason: str) -> None:
+    """Mark a run whose process is gone as failed, and free the pool slots its steps hold.
+
+    Nothing else would end it: left 'started', it keeps its steps' slots in the ``confluence_api`` and
+    ``heavy_db_writes`` pools for ever (only the daemon frees slots, and only of runs that ended), and the next runs
+    of those pools wait for them.
+    """
+    instance.report_run_failed(run, reason)
+    if instance.event_log_storage.supports_global_concurrency_limits:
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
 
 
 def _fail_orphaned_runs(command: str) -> None:
-    """Mark the command's runs that are still going as failed, and free the pool slots their steps hold.
+    """Fail the command's runs that are still going: a process of the command died, and the others were killed."""
+    from dagster import DagsterRunStatus, RunsFilter
 
-    Their process died: nothing else would end them. Left 'started', a run keeps its steps' slots in the
-    ``confluence_api`` and ``heavy_db_writes`` pools for ever (only the daemon frees slots, and only of runs that
-    ended), and the next runs of those pools wait for them.
+    instance = _instance()
+    going = [DagsterRunStatus[status] for status in _GOING]
+    for record in instance.get_run_records(RunsFilter(tags={COMMAND_TAG: command}, statuses=going)):
+        _fail_run(instance, record.dagster_run, "the process running this run ended abruptly")
+
+
+def fail_runs_of_dead_processes() -> list[str]:
+    """Fail the runs of this host's commands that are still going although their process is gone.
+
+    A command killed mid-run (``kill -9``, the OOM killer, a closed laptop lid that never came back) leaves its run
+    'started', holding a slot in each pool it was using; two such runs fill a pool of 2, and every later run of
+    that pool waits for ever. Only runs this host's commands executed are judged (they carry the host and the
+    process): a run of another host, or one the daemon launched, is left alone.
+
+    Returns:
+        The ids of the runs failed.
     """
     from dagster import DagsterRunStatus, RunsFilter
 
     instance = _instance()
-    going = [DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
-    for record in instance.get_run_records(RunsFilter(tags={COMMAND_TAG: command}, statuses=going)):
-        instance.report_run_failed(record.dagster_run, "the process running this run ended abruptly")
-        if instance.event_log_storage.supports_global_concurrency_limits:
-            instance.event_log_storage.free_concurrency_slots_for_run(record.dagster_run.run_id)
+    going = [DagsterRunStatus[status] for status in _GOING]
+    failed = []
+    for record in instance.get_run_records(RunsFilter(tags={HOST_TAG: socket.gethostname()}, statuses=going)):
+        run = record.dagster_run
+        tag = run.tags.get(PROCESS_TAG, "")
+        if not _process_alive(tag):
+            pid = tag.partition(":")[0] or "?"
+            _fail_run(instance, run, f"the process running this run (pid {pid}) is gone: it was killed or crashed")
+            failed.append(run.run_id)
+    if failed:
+        print(f"marked {len(failed)} run(s) failed whose process is gone, freeing their pool slots", file=sys.stderr)
+    return failed
 
 
 def materialize_spaces(

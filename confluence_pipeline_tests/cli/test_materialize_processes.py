@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -14,7 +16,7 @@ import pytest
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
 from confluence_pipeline.cli import main
-from confluence_pipeline.cli.common import _largest_first
+from confluence_pipeline.cli.common import _largest_first, _process_alive, _process_tag
 from confluence_pipeline.confluence.client import ConfluenceClient
 from confluence_pipeline.confluence.sync import count_space_pages
 from confluence_pipeline.defs.resources import configured_resources
@@ -134,3 +136,61 @@ def test_a_killed_space_process_fails_the_unfinished_spaces_with_a_way_to_resume
         stored = dict(conn.execute("SELECT space_key, count(*) FROM pages GROUP BY space_key").fetchall())
     for key in ("ENG", "OPS"):
         assert stored[key] == len(server.corpus.pages(space_key=key, statuses=["current"]))
+
+
+def _held_slots(run_id: str) -> list[str]:
+    """The pool slots a run's steps hold, as ``pool/step``."""
+    storage = DagsterInstance.get().event_log_storage
+    return [
+        f"{pool.name}/{slot.step_key}"
+        for pool in storage.get_pool_limits()
+        for slot in storage.get_concurrency_info(pool.name).claimed_slots
+        if slot.run_id == run_id
+    ]
+
+
+def test_a_command_killed_mid_run_leaves_no_run_holding_pool_slots(
+    cli_env: None, make_sandbox, use_sandbox, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = make_sandbox(pages=240)
+    # Slow enough (1 request a second) that the run is still fetching when the command is killed.
+    use_sandbox(server, CONFLUENCE_SPACES="ENG", CONFLUENCE_RATE_LIMIT_RPS="1")
+    code = "import sys; from confluence_pipeline.cli import main; sys.exit(main(['materialize', '--all']))"
+    command = subprocess.Popen([sys.executable, "-c", code], env=os.environ.copy())
+    try:
+        deadline = time.monotonic() + 120
+        held: list[str] = []
+        while time.monotonic() < deadline and not held and command.poll() is None:
+            ready = (Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml").is_file()  # the command made the instance
+            started = DagsterInstance.get().get_runs(RunsFilter(statuses=[DagsterRunStatus.STARTED])) if ready else []
+            held = _held_slots(started[0].run_id) if started else []
+            time.sleep(0.05)
+        assert held, "the command's run never held a pool slot"
+        command.send_signal(signal.SIGKILL)  # as the OOM killer would
+        command.wait(30)
+    finally:
+        if command.poll() is None:
+            command.kill()
+    killed = started[0]
+    assert DagsterInstance.get().get_run_by_id(killed.run_id).status == DagsterRunStatus.STARTED
+    assert _held_slots(killed.run_id)  # nothing else frees them: the next runs of the pool would wait for them
+
+    # The next command fails the dead run and frees its slots before its own run starts.
+    assert main(["materialize", "--all"]) == 0
+    assert "marked 1 run(s) failed whose process is gone" in capsys.readouterr().err
+    assert DagsterInstance.get().get_run_by_id(killed.run_id).status == DagsterRunStatus.FAILURE
+    assert _held_slots(killed.run_id) == []
+    with psycopg.connect(db_url) as conn:
+        stored = conn.execute("SELECT count(*) FROM pages WHERE space_key = 'ENG'").fetchone()[0]
+    assert stored == len(server.corpus.pages(space_key="ENG", statuses=["current"]))
+
+
+def test_a_run_process_is_judged_by_its_pid_and_start_time() -> None:
+    me = psutil.Process()
+    assert _process_alive(_process_tag(me))
+    assert not _process_alive(f"{me.pid}:1.00")  # the same pid, given to another process later
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    tag = _process_tag(psutil.Process(child.pid))
+    child.wait()
+    assert not _process_alive(tag)
+    assert not _process_alive("") and not _process_alive("not-a-pid")
