@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import socket
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import psutil
 
 from confluence_pipeline import localstack
+from confluence_pipeline.lib.parallel import forkserver_context
 
 if TYPE_CHECKING:
     from dagster import DagsterInstance
@@ -259,11 +260,12 @@ def run_job(
 
 
 class SpaceProcesses:
-    """The processes :func:`materialize_spaces` runs spaces in, each a fresh interpreter (spawned).
+    """The processes :func:`materialize_spaces` runs spaces in: forks of a fork server, a fresh interpreter.
 
-    Started when a command begins, they import Dagster and the code location (seconds each) while the command
-    prepares the stack and registers the spaces. With one process (``PIPELINE_SPACE_PROCESSES=1``, one core, or
-    one space) none is started and spaces run in the command's own process. Use it as a context manager.
+    Started when a command begins, in the background: while the command prepares the stack and registers the
+    spaces, the fork server imports Dagster, its PostgreSQL storage and the code location once (seconds of CPU),
+    and each process is a fork of it. With one process (``PIPELINE_SPACE_PROCESSES=1``, one core, or one space)
+    none is started and spaces run in the command's own process. Use it as a context manager.
     """
 
     def __init__(self, spaces: int | None = None) -> None:
@@ -275,11 +277,16 @@ class SpaceProcesses:
         self.size = resources().pipeline.space_plan(spaces if spaces is not None else sys.maxsize)[0]
         self._pool: ProcessPoolExecutor | None = None
         if self.size > 1:
-            # spawn: a fresh interpreter, not a fork of this process (its instance holds threads and connections).
-            context = multiprocessing.get_context("spawn")
+            context = forkserver_context(_SPACE_PROCESS_PRELOAD)
             self._pool = ProcessPoolExecutor(max_workers=self.size, mp_context=context)
-            for _ in range(self.size):  # each submit while none is idle starts one more process
-                self._pool.submit(_warm_up)
+            threading.Thread(target=self._start, args=(self._pool,), name="space-processes", daemon=True).start()
+
+    def _start(self, pool: ProcessPoolExecutor) -> None:
+        # Each submit while no process is idle starts one more, and waits until the fork server has imported what
+        # it preloads: off the command's thread, which meanwhile prepares the stack and registers the spaces.
+        with suppress(RuntimeError):  # the command closed the pool first
+            for _ in range(self.size):
+                pool.submit(_warm_up)
 
     def __enter__(self) -> SpaceProcesses:
         return self
@@ -337,6 +344,9 @@ class SpaceProcesses:
             self._pool = None
             raise
 
+
+# What a space process needs before its first run: the code location, and the instance's PostgreSQL storage.
+_SPACE_PROCESS_PRELOAD = ("confluence_pipeline.definitions", "dagster._core.instance", "dagster_postgres")
 
 COMMAND_TAG = "confluence_pipeline/command"
 # The host and the process (pid and start time) a command's run executes in: a run 'started' whose process is gone
@@ -478,7 +488,10 @@ def _largest_first(keys: Sequence[str]) -> list[str]:
 
 
 def _warm_up() -> None:
-    """In a process of :class:`SpaceProcesses`: import Dagster and the code location before the first run."""
+    """In a process of :class:`SpaceProcesses`: have the code location imported before the first run.
+
+    A no-op when the fork server preloaded it (it skips a module that fails to import; this raises the error).
+    """
     import confluence_pipeline.definitions  # noqa: F401
 
 

@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing.context import BaseContext
 from typing import Any
 
 # Below this many items a batch runs in the calling process: starting workers and shipping the work to them costs
@@ -34,6 +35,20 @@ _pools: dict[int, WorkerPool] = {}
 _pools_lock = threading.Lock()
 
 
+def forkserver_context(preload: Sequence[str] = ()) -> BaseContext:
+    """The ``forkserver`` start method, its server importing ``preload`` before it forks the first process.
+
+    Forking a Dagster process itself is unsafe (its instance holds threads and connections), and ``spawn`` makes
+    each process import everything again, seconds of CPU apiece for Dagster and the code location. The fork server
+    is a fresh interpreter that imports once; each process is then a cheap fork of it. There is one server per
+    process: ``preload`` counts only until it has started.
+    """
+    context = multiprocessing.get_context("forkserver")
+    if preload:
+        context.set_forkserver_preload(list(preload))
+    return context
+
+
 def shared_pool(
     workers: int, *, preload: Sequence[str] = (), initializer: Callable[[], None] | None = None
 ) -> WorkerPool:
@@ -48,10 +63,7 @@ def shared_pool(
     with _pools_lock:
         pool = _pools.get(workers)
         if pool is None:
-            # forkserver: forking a multi-threaded Dagster process is unsafe; spawn re-imports far more.
-            context = multiprocessing.get_context("forkserver")
-            if preload and not _pools:
-                context.set_forkserver_preload(list(preload))
+            context = forkserver_context(preload if not _pools else ())
             executor = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=initializer)
             pool = _pools[workers] = WorkerPool(executor, workers)
         return pool

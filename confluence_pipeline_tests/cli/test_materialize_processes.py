@@ -16,7 +16,7 @@ import pytest
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
 from confluence_pipeline.cli import main
-from confluence_pipeline.cli.common import _largest_first, _process_alive, _process_tag
+from confluence_pipeline.cli.common import PROCESS_TAG, _largest_first, _process_alive, _process_tag
 from confluence_pipeline.confluence.client import ConfluenceClient
 from confluence_pipeline.confluence.sync import count_space_pages
 from confluence_pipeline.defs.resources import configured_resources
@@ -111,11 +111,12 @@ def test_a_killed_space_process_fails_the_unfinished_spaces_with_a_way_to_resume
             ready = (Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml").is_file()  # the command made the instance
             started = DagsterInstance.get().get_runs(RunsFilter(statuses=[DagsterRunStatus.STARTED])) if ready else []
             if len(started) == 2:
-                for child in psutil.Process().children():
-                    if "spawn" in " ".join(child.cmdline()):
-                        child.send_signal(signal.SIGKILL)
-                        killed.append(child.pid)
-                        return
+                # The process a run executes in is named by its tag (a fork of the command's fork server).
+                pid = int(started[0].tags[PROCESS_TAG].split(":")[0])
+                if pid != os.getpid():
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+                return
             time.sleep(0.1)
 
     killer = threading.Thread(target=kill_one_space_process, daemon=True)
