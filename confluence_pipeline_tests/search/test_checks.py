@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from dagster import AssetSelection, DagsterInstance, materialize
+from dagster import AssetCheckKey, AssetSelection, DagsterInstance, Definitions, materialize
 
 from benchmarks.relevance import ingest_server
 from confluence_pipeline.defs.ingest.assets import chunk_embeddings, ingest_assets
@@ -164,3 +164,11 @@ def test_asset_checks_run_per_space_in_dagster(store, db_url: str, monkeypatch: 
     assert all(e.passed for name, e in broken.items() if name != "current_pages_have_live_chunks")
     # The partition is the space: another space is unaffected.
     assert all(e.passed for e in run("OPS").values())
+
+    # The checks share one step, and one of them can still run alone (the UI's "Execute" on a single check).
+    defs = Definitions(assets=ingest_assets, asset_checks=ingest_checks, resources=build_resources())
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(
+        asset_selection=set(), asset_check_selection={AssetCheckKey(chunk_embeddings.key, "vector_dimensions_match")}
+    )
+    alone = job.execute_in_process(instance=instance, partition_key="ENG")
+    assert list(_evaluations(alone)) == ["vector_dimensions_match"]

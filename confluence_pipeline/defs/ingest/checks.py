@@ -24,8 +24,10 @@ from confluence_pipeline.defs.ingest.partitions import space_partitions
 from confluence_pipeline.defs.resources import PostgresResource
 from confluence_pipeline.store import checks as store_checks
 
-# Each check: what it promises (the UI shows it) and the SQL invariant behind it. The comments say why it matters.
-_CHECKS: dict[str, tuple[str, Callable[[psycopg.Connection, str | None], store_checks.CheckOutcome]]] = {
+_Check = Callable[[psycopg.Connection, str | None], store_checks.CheckOutcome]
+
+# Each check's description (the UI shows it) and its SQL invariant; the comment above each says why it matters.
+_CHECKS: dict[str, tuple[str, _Check]] = {
     # Current pages without live chunks cannot be found by search.
     "current_pages_have_live_chunks": (
         "Every current page of the space has at least one live (searchable) chunk.",
@@ -53,7 +55,7 @@ def _result(
     context: AssetCheckExecutionContext,
     conn: psycopg.Connection,
     name: str,
-    check: Callable[[psycopg.Connection, str | None], store_checks.CheckOutcome],
+    check: _Check,
 ) -> AssetCheckResult:
     space = context.partition_key if context.has_partition_key else None
     outcome = check(conn, space)
