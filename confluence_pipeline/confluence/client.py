@@ -304,7 +304,7 @@ class ConfluenceClient:
         return next_link.lstrip("/")
 
     def check_access(self) -> dict[str, Any]:
-        """Fail fast on a wrong URL or token: one cheap request, no retries on 401.
+        """Fail fast on a wrong URL or token: one cheap request, no retries on 401; throttling is waited out.
 
         Returns:
             The current user's JSON (on Cloud it carries ``timeZone``).
@@ -321,6 +321,10 @@ class ConfluenceClient:
                 "Confluence (Cloud: https://<site>.atlassian.net; Data Center: include the context path)."
             ) from None
         except ConfluenceUnavailable as exc:
+            if exc.status in (403, 429):  # throttled (Data Center may throttle with 403): never a plain 403 here
+                # The site answered, so the URL is right; it is busy. Wait as patiently as any other request does
+                # rather than blame the configuration: runs that start together all check access at once.
+                return self.get_json("rest/api/user/current")
             raise ConfluenceConfigError(
                 f"cannot reach Confluence at {self.site} ({exc.args[0].split('(')[-1].rstrip(').')}). "
                 "Check CONFLUENCE_BASE_URL and the network path to it.",

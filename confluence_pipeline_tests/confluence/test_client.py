@@ -66,6 +66,17 @@ def test_wrong_token_fails_fast_naming_the_setting_without_the_secret(make_sandb
     assert server.stats()["by_status"].get("401", 0) == 1
 
 
+def test_a_throttled_access_check_waits_instead_of_blaming_the_url(make_sandbox) -> None:
+    server = make_sandbox(pages=10)
+    client = ConfluenceClient(sandbox_settings(server, backoff_max_s=2.0))  # Retry-After (1 s) honoured
+    # One request every 2.5 s: after the request below takes the only token, the check's first two attempts are
+    # throttled (429 with Retry-After: 1), as when several runs start at once.
+    server.set_faults(rate_limit_rps=0.4, rate_limit_burst=1, retry_after_s=1)
+    client.get_json("rest/api/space")
+    assert client.check_access()["type"]
+    assert server.stats()["by_status"].get("429", 0) >= 2
+
+
 def test_wrong_url_fails_fast_naming_the_setting() -> None:
     settings = ConfluenceSettings(
         base_url="http://127.0.0.1:9/wiki", deployment="cloud", email="a@b.c", api_token="t", backoff_base_s=0.01
