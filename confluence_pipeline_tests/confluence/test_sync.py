@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import psycopg
 import pytest
 
@@ -57,6 +59,27 @@ def test_full_sync_stores_every_current_page_then_idle_refresh_costs_one_request
     assert again.written == 0 and again.fetched == 0
     assert _space_requests(server) == 1
     assert conn.execute("SELECT max(fetched_at) FROM pages").fetchone() == fetched_at
+
+
+def test_a_first_sync_lists_with_bodies_and_a_later_edit_is_fetched_alone(
+    make_sandbox, conn: psycopg.Connection, flavor: str
+) -> None:
+    server = make_sandbox(pages=80, flavor=flavor)
+    client = ConfluenceClient(sandbox_settings(server, list_page_size=20, fetch_batch_size=10))
+    _register(conn, client)
+    server.reset_stats()
+    result = sync_space(conn, client, SPACE)
+    expected = _expected(server)
+    assert _stored(conn) == expected and result.fetched == len(expected) and not result.failed
+    # The bodies came with the listing, ten a request: no second request per ten pages to fetch them by id.
+    assert server.stats()["by_endpoint"]["GET /rest/api/content/search"] == math.ceil(len(expected) / 10)
+
+    edited = sorted(expected)[0]
+    server.edit_page(edited, body="<p>edited after the first sync</p>")
+    again = sync_space(conn, client, SPACE)
+    # Later syncs list light and fetch only what moved.
+    assert again.written == 1 and again.fetched == 1
+    assert _stored(conn) == _expected(server)
 
 
 def test_edits_in_the_same_minute_as_the_watermark_are_picked_up_exactly_once(
