@@ -3,8 +3,8 @@
 The listing is light (ids and versions, no bodies), so a refresh with nothing changed costs one request per space
 and writes nothing. Bodies are fetched in batches by id; a batch that keeps failing is halved down to single pages,
 and a page that still fails is recorded in ``sync_failures`` and retried by every later run, whatever the
-watermark says. A space's first sync and a full re-sync need every body, so their first pass lists with the bodies
-instead (see :func:`sync_space`); should that listing fail, the pass goes on light. Each batch commits on its own,
+watermark says. A space's first sync needs every body, so its first pass lists with the bodies instead (see
+:func:`sync_space`); should that listing fail, the pass goes on light. Each batch commits on its own,
 so a run killed at any point resumes without refetching what it stored. The watermark moves only at the end, to the
 newest ``lastmodified`` that was listed.
 
@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -51,6 +52,8 @@ log = logging.getLogger(__name__)
 # result set under us; list once more so nothing slips between pages.
 _CONCURRENT_EDIT_MARGIN = timedelta(minutes=1)
 _MAX_LIST_PASSES = 3
+# Account ids per user/bulk request (Cloud takes 200, but a long query string can be refused with 400 before it).
+_USER_BULK = 50
 
 
 @dataclass
@@ -193,10 +196,46 @@ def fetch_page_status(client: ConfluenceClient, page_id: str) -> PageRecord | No
     return parse_page(data, client.site)
 
 
+def _display_name(user: dict[str, Any]) -> str | None:
+    return user.get("displayName") or user.get("publicName") or user.get("username")
+
+
+def _bulk_user_names(client: ConfluenceClient, refs: list[str], names: dict[str, str]) -> list[str]:
+    """Resolve Cloud account ids through ``user/bulk``, _USER_BULK a request, into ``names``.
+
+    Returns:
+        The ids of the batches that could not be looked up this way, for one request each; an id the bulk lookup
+        does not return has no user (a single lookup would answer 404 as well).
+    """
+    for start in range(0, len(refs), _USER_BULK):
+        batch = refs[start : start + _USER_BULK]
+        try:
+            # One accountId parameter per id: atlassian-python-api would send a list parameter as its repr.
+            query = urlencode([("accountId", ref) for ref in batch] + [("limit", len(batch))])
+            body = client.get_json(f"rest/api/user/bulk?{query}")
+        except (ConfluenceNotFound, ConfluenceError) as exc:
+            if isinstance(exc, ConfluenceAuthError) and exc.status == 401:
+                raise
+            # A site or proxy without the resource: one request per user, as Data Center does.
+            return refs[start:]
+        for user in body.get("results", []):
+            name = _display_name(user)
+            if name and user.get("accountId") in batch:
+                names[user["accountId"]] = name
+    return []
+
+
 def resolve_users(conn: psycopg.Connection, client: ConfluenceClient, refs: Sequence[str]) -> int:
-    """Look up display names for user refs not cached yet; returns how many were resolved."""
+    """Look up display names for user refs not cached yet; returns how many were resolved.
+
+    Cloud answers up to _USER_BULK account ids a request (``user/bulk``); Data Center one user a request, by key or
+    else by username.
+    """
     names: dict[str, str] = {}
-    for ref in store.unknown_users(conn, refs):
+    unknown = store.unknown_users(conn, refs)
+    if client.settings.is_cloud:
+        unknown = _bulk_user_names(client, unknown, names)
+    for ref in unknown:
         lookups = [{"accountId": ref}] if client.settings.is_cloud else [{"key": ref}, {"username": ref}]
         for params in lookups:
             try:
@@ -205,7 +244,7 @@ def resolve_users(conn: psycopg.Connection, client: ConfluenceClient, refs: Sequ
                 if isinstance(exc, ConfluenceAuthError) and exc.status == 401:
                     raise
                 continue
-            name = user.get("displayName") or user.get("publicName") or user.get("username")
+            name = _display_name(user)
             if name:
                 names[ref] = name
                 break
@@ -342,10 +381,10 @@ def sync_space(
     previously_failed = store.failed_page_ids(conn, space_key)
     newest: datetime | None = None
     handled: set[str] = set()
-    # A first sync (nothing stored) and a full re-sync fetch every listed body: their first pass lists with the
-    # bodies, 50 a request, instead of listing 200 ids a request and then fetching the same 50 a request (a fifth
-    # fewer requests). A resumed first sync and repeated passes list light, to fetch only what is missing or moved.
-    bodies = full or store.known_current_count(conn, space_key) == 0
+    # A first sync (nothing stored) fetches every listed body: its first pass lists with the bodies, 50 a request,
+    # instead of listing 200 ids a request and then fetching the same 50 a request (a fifth fewer requests). A
+    # resumed first sync and repeated passes list light, to fetch only what is missing or moved.
+    bodies = store.known_current_count(conn, space_key) == 0
     while result.passes < _MAX_LIST_PASSES:
         result.passes += 1
         pass_started = now()

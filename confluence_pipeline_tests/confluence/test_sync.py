@@ -82,6 +82,25 @@ def test_a_first_sync_lists_with_bodies_and_a_later_edit_is_fetched_alone(
     assert _stored(conn) == _expected(server)
 
 
+def test_mentioned_users_are_looked_up_in_bulk_on_cloud_and_one_by_one_on_data_center(
+    make_sandbox, conn: psycopg.Connection, flavor: str
+) -> None:
+    server = make_sandbox(pages=80, flavor=flavor)
+    client = ConfluenceClient(sandbox_settings(server))
+    _register(conn, client)
+    server.reset_stats()
+    result = sync_space(conn, client, SPACE)
+    mentioned = {u.account_id if flavor == "cloud" else u.user_key for u in server.corpus.users}
+    stored = dict(conn.execute("SELECT user_ref, display_name FROM users").fetchall())
+    assert result.users_resolved == len(stored) > 1 and set(stored) <= mentioned
+    assert stored == {ref: server.corpus.find_user(ref).display_name for ref in stored}
+    by_endpoint = server.stats()["by_endpoint"]
+    if flavor == "cloud":
+        assert by_endpoint["GET /rest/api/user/bulk"] == 1 and "GET /rest/api/user" not in by_endpoint
+    else:
+        assert by_endpoint["GET /rest/api/user"] >= len(stored) and "GET /rest/api/user/bulk" not in by_endpoint
+
+
 def test_edits_in_the_same_minute_as_the_watermark_are_picked_up_exactly_once(
     make_sandbox, conn: psycopg.Connection, flavor: str
 ) -> None:
@@ -128,7 +147,8 @@ def test_full_sync_survives_throttling_and_server_errors(make_sandbox, conn: psy
     server = make_sandbox(pages=60, flavor=flavor)
     client = ConfluenceClient(sandbox_settings(server, max_retries=8, list_page_size=10, fetch_batch_size=10))
     _register(conn, client)
-    faults = {"rate_limit_rps": 5, "retry_after_s": 0.05, "error_rate": 0.2, "latency_ms": 2}
+    # A burst of 2: a first sync lists with bodies and makes only a handful of requests, all within a larger burst.
+    faults = {"rate_limit_rps": 5, "rate_limit_burst": 2, "retry_after_s": 0.05, "error_rate": 0.2, "latency_ms": 2}
     if flavor == "dc":
         faults["throttle_status"] = 403  # Data Center may throttle with 403 plus rate-limit headers
     server.set_faults(**faults)

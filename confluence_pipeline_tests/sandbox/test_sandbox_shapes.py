@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import socket
+from urllib.parse import urlencode
 
 import pytest
+import requests
 from atlassian.errors import ApiError, ApiNotFoundError
 
 from confluence_sandbox.server import SandboxServer
@@ -184,6 +186,20 @@ def test_users_cloud_and_dc(cloud_ro: SandboxServer, dc_ro: SandboxServer) -> No
     assert by_name["userKey"] == alice.user_key and "accountId" not in by_name
     assert dc.get_user_details_by_userkey(alice.user_key)["username"] == "alice"
     assert "timeZone" not in dc.get("rest/api/user/current")
+
+
+def test_bulk_user_lookup_on_cloud_only(cloud_ro: SandboxServer, dc_ro: SandboxServer) -> None:
+    alice, bob = cloud_ro.corpus.find_user("alice"), cloud_ro.corpus.find_user("bob")
+    assert alice is not None and bob is not None
+    ids = [alice.account_id, "712020:nobody", bob.account_id]
+    got = cloud_ro.client().get("rest/api/user/bulk?" + urlencode([("accountId", ref) for ref in ids]))
+    # Ids of no user are left out; the others come back as single lookups render them.
+    assert [u["accountId"] for u in got["results"]] == [alice.account_id, bob.account_id]
+    assert got["results"][0]["displayName"] == "Alice Kim" and got["size"] == 2
+    with pytest.raises(requests.HTTPError, match="accountId is required"):
+        cloud_ro.client().get("rest/api/user/bulk")
+    with pytest.raises(requests.HTTPError, match="null for uri"):
+        dc_ro.client().get("rest/api/user/bulk?" + urlencode({"accountId": ids[0]}))  # no such resource on DC
 
 
 def test_dc_shapes_and_context_path(dc_ro: SandboxServer) -> None:

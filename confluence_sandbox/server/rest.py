@@ -59,6 +59,7 @@ def _routes() -> list[Route]:
         ("GET", r"/rest/api/content/(?P<id>[^/]+)/history", "GET /rest/api/content/{id}/history", "h_history"),
         ("GET", r"/rest/api/user", "GET /rest/api/user", "h_user"),
         ("GET", r"/rest/api/user/current", "GET /rest/api/user/current", "h_current_user"),
+        ("GET", r"/rest/api/user/bulk", "GET /rest/api/user/bulk", "h_user_bulk"),
         (
             "GET",
             r"/download/attachments/(?P<id>\d+)/(?P<name>[^/]+)",

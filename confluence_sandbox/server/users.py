@@ -1,4 +1,4 @@
-"""The REST API's user endpoints: ``user`` and ``user/current``."""
+"""The REST API's user endpoints: ``user``, ``user/bulk`` (Cloud) and ``user/current``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from confluence_sandbox.server.rest import RestApi
 
 
 class UserApi(RestApi):
-    """``GET /rest/api/user`` and ``GET /rest/api/user/current``."""
+    """``GET /rest/api/user``, ``GET /rest/api/user/bulk`` and ``GET /rest/api/user/current``."""
 
     def h_user(self, q: _Query, _body: bytes) -> dict:
         """``GET /rest/api/user``: a user by account id (Cloud) or by username or key (Data Center)."""
@@ -29,6 +29,25 @@ class UserApi(RestApi):
         out = self.r.user(user)
         out["_links"].update({"base": self.r.base, "context": self.r.context})
         return out
+
+    def h_user_bulk(self, q: _Query, _body: bytes) -> dict:
+        """``GET /rest/api/user/bulk`` (Cloud only): the users of the ``accountId`` parameters, at most 200.
+
+        Ids of no user are left out of the results, as Cloud does; Data Center has no such resource.
+        """
+        if self.sandbox.flavor != "cloud":
+            raise ApiError(404, "null for uri: /rest/api/user/bulk")
+        ids = q.all("accountId")
+        if not ids:
+            raise ApiError(400, "accountId is required")
+        limit = min(q.integer("limit", 200, minimum=1), 200)
+        corpus = self.sandbox.corpus
+        results = []
+        for ref in list(dict.fromkeys(ids))[:limit]:
+            user = corpus.find_user(ref)
+            if user is not None and user.account_id == ref:
+                results.append(self.r.user(user))
+        return self.r.collection(results, start=0, limit=limit, self_path="/rest/api/user/bulk")
 
     def h_current_user(self, q: _Query, _body: bytes) -> dict:
         """``GET /rest/api/user/current``: the token's user."""
