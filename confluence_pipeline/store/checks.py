@@ -111,14 +111,13 @@ def live_chunks_without_embeddings(conn: psycopg.Connection, space_key: str | No
             f"""SELECT count(*) FILTER (WHERE NOT embedded),
                        (array_agg(chunk_id ORDER BY chunk_id) FILTER (WHERE NOT embedded))[1:{SAMPLE_SIZE}],
                        count(*)
-                FROM (SELECT c.chunk_id,
-                             EXISTS (SELECT 1 FROM embeddings e
-                                     WHERE e.model = %s AND e.content_hash = c.content_hash)
-                             AND EXISTS (SELECT 1 FROM search_vectors v
-                                         WHERE v.model = %s AND v.source = c.source
-                                           AND v.document_id = c.document_id AND v.content_hash = c.content_hash)
-                             AS embedded
+                FROM (SELECT c.chunk_id, e.content_hash IS NOT NULL AND v.content_hash IS NOT NULL AS embedded
                       FROM chunks c JOIN pages p ON p.page_id = c.document_id
+                      -- Joins on the two primary keys (one row or none each), not EXISTS in the select list, which
+                      -- runs two subqueries per chunk: half the time on a 55k-chunk space.
+                      LEFT JOIN embeddings e ON e.model = %s AND e.content_hash = c.content_hash
+                      LEFT JOIN search_vectors v ON v.model = %s AND v.source = c.source
+                           AND v.document_id = c.document_id AND v.content_hash = c.content_hash
                       WHERE c.source = %s AND c.is_live{where}) t""",
             (model[0], model[0], SOURCE, *params),
         ).fetchone()

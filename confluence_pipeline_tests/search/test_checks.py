@@ -124,6 +124,30 @@ def test_each_check_counts_what_was_broken(store) -> None:
     assert checks.vectors_with_wrong_dimensions(conn, "OPS").passed
 
 
+def test_a_live_chunk_without_its_search_row_is_reported(store) -> None:
+    conn, _ = store
+    [page] = _pages_with_live_chunks(conn, "ENG", 1)
+    model, _ = docs.active_model(conn)
+    content_hash = conn.execute(
+        "SELECT content_hash FROM chunks WHERE document_id = %s AND is_live ORDER BY chunk_index LIMIT 1", (page,)
+    ).fetchone()[0]
+    affected = [
+        row[0]
+        for row in conn.execute(
+            "SELECT chunk_id FROM chunks WHERE document_id = %s AND content_hash = %s AND is_live ORDER BY chunk_id",
+            (page, content_hash),
+        )
+    ]
+    # The vector is still cached; only the page's search row for that text is gone, so the vector half misses it.
+    conn.execute(
+        "DELETE FROM search_vectors WHERE model = %s AND document_id = %s AND content_hash = %s",
+        (model, page, content_hash),
+    )
+    outcome = checks.live_chunks_without_embeddings(conn, "ENG")
+    assert (outcome.passed, outcome.failures, outcome.sample_ids) == (False, len(affected), affected)
+    assert checks.live_chunks_without_embeddings(conn, "OPS").passed
+
+
 def _evaluations(result: Any) -> dict[str, Any]:
     return {e.check_name: e for e in result.get_asset_check_evaluations()}
 
