@@ -43,6 +43,13 @@ def _pages_with_live_chunks(conn: psycopg.Connection, space: str, count: int) ->
     ]
 
 
+def _first_live_text(conn: psycopg.Connection, page_id: str) -> str:
+    """The content hash of the page's first live chunk."""
+    return conn.execute(
+        "SELECT content_hash FROM chunks WHERE document_id = %s AND is_live ORDER BY chunk_index LIMIT 1", (page_id,)
+    ).fetchone()[0]
+
+
 def test_every_check_passes_on_a_store_the_pipeline_filled(store) -> None:
     conn, _ = store
     spaces = [row[0] for row in conn.execute("SELECT DISTINCT space_key FROM pages ORDER BY 1")]
@@ -76,9 +83,7 @@ def test_each_check_counts_what_was_broken(store) -> None:
     assert checks.pages_without_live_chunks(conn, "OPS").passed
 
     # 2. A chunk text's vector disappears: every live chunk with that text is reported.
-    content_hash = conn.execute(
-        "SELECT content_hash FROM chunks WHERE document_id = %s AND is_live ORDER BY chunk_index LIMIT 1", (page_b,)
-    ).fetchone()[0]
+    content_hash = _first_live_text(conn, page_b)
     affected = [
         row[0]
         for row in conn.execute(
@@ -110,9 +115,7 @@ def test_each_check_counts_what_was_broken(store) -> None:
     assert checks.pages_without_live_chunks(conn).sample_ids == [page_a]
 
     # 4. A vector of the wrong size (possible only without the model's index, e.g. during a bulk load).
-    other_hash = conn.execute(
-        "SELECT content_hash FROM chunks WHERE document_id = %s AND is_live ORDER BY chunk_index LIMIT 1", (page_e,)
-    ).fetchone()[0]
+    other_hash = _first_live_text(conn, page_e)
     docs.drop_vector_index(conn, model)
     conn.execute(
         "UPDATE embeddings SET embedding = '[1,2,3]' WHERE model = %s AND content_hash = %s", (model, other_hash)
@@ -128,9 +131,7 @@ def test_a_live_chunk_without_its_search_row_is_reported(store) -> None:
     conn, _ = store
     [page] = _pages_with_live_chunks(conn, "ENG", 1)
     model, _ = docs.active_model(conn)
-    content_hash = conn.execute(
-        "SELECT content_hash FROM chunks WHERE document_id = %s AND is_live ORDER BY chunk_index LIMIT 1", (page,)
-    ).fetchone()[0]
+    content_hash = _first_live_text(conn, page)
     affected = [
         row[0]
         for row in conn.execute(
