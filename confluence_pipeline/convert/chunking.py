@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 from confluence_pipeline.convert.reader import reader_text
 from confluence_pipeline.convert.tokens import count_joined, count_tokens, get_encoding, truncate_tokens
@@ -70,9 +71,10 @@ class Chunk:
     token_count: int
     content_hash: str
 
-    @property
+    @cached_property
     def embedding_input(self) -> str:
         """What is embedded and indexed for full text: ``text`` without link and image destinations."""
+        # Cached: the chunker hashes it and the chunk stage indexes it for full text, both in the same worker.
         return reader_text(self.text)
 
 
@@ -107,15 +109,16 @@ def chunk_markdown(markdown: str, *, title: str, max_tokens: int = 512, overlap_
     chunks: list[Chunk] = []
 
     def add(section_title: str, text: str, tokens: int) -> None:
-        chunks.append(
-            Chunk(
-                index=len(chunks),
-                section_title=section_title,
-                text=text,
-                token_count=tokens,
-                content_hash=hashlib.sha256(reader_text(text).encode("utf-8")).hexdigest(),
-            )
+        read = reader_text(text)
+        chunk = Chunk(
+            index=len(chunks),
+            section_title=section_title,
+            text=text,
+            token_count=tokens,
+            content_hash=hashlib.sha256(read.encode("utf-8")).hexdigest(),
         )
+        vars(chunk)["embedding_input"] = read  # the cached_property's slot: derived once, here
+        chunks.append(chunk)
 
     for path, body in _sections(markdown.replace("\r\n", "\n").replace("\r", "\n")):
         # Pages often open with a heading that repeats their title; the path names it once.

@@ -68,9 +68,13 @@ def missing_vector_message() -> str:
     )
 
 
-# A write this large, and larger than this share of what the table held at its last ANALYZE, is followed by one.
+# A write this large, and larger than what the table held at its last ANALYZE (so that it at least doubles the table),
+# is followed by one. The planner scales a table's row count to its current size by itself (its pages times the rows
+# per page the statistics saw), so statistics that saw half the rows still plan right; what goes wrong is statistics
+# of none, or of a small fraction. A first load of several spaces then analyzes each table once or twice, not once a
+# space (an ANALYZE of 48k chunks costs about a second of the server's CPU).
 _ANALYZE_MIN_ROWS = 1000
-_ANALYZE_SHARE = 0.2
+_ANALYZE_SHARE = 1.0
 
 
 def analyze_after_load(conn: psycopg.Connection, table: str, rows: int) -> bool:
