@@ -62,13 +62,14 @@ def worker_main() -> int:
     output = io.StringIO()
     with PeakMemory() as memory:
         started = time.monotonic()
+        started_at = time.time()  # the runs' start times in the instance are wall-clock times
         with contextlib.redirect_stdout(output):
             code = cli_main(["materialize", "--all"])
         seconds = time.monotonic() - started
     if code != 0:
         print(output.getvalue()[-4000:], file=sys.stderr)
         return code
-    result = {"seconds": seconds, "peak_rss_mb": memory.peak_mb, **_instance_figures()}
+    result = {"seconds": seconds, "started_at": started_at, "peak_rss_mb": memory.peak_mb, **_instance_figures()}
     print(json.dumps(result))
     return 0
 

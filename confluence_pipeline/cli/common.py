@@ -113,22 +113,18 @@ def removed_spaces() -> set[str]:
 
 def register_spaces() -> list[str]:
     """Discover the site's spaces and add the new ones as partitions of the Dagster instance; returns every key."""
-    from dagster import DagsterInstance
-
     from confluence_pipeline.defs.ingest.partitions import register_new_spaces
 
     client = confluence_client()
     client.check_access()
-    return register_new_spaces(DagsterInstance.get(), client, removed_spaces()).keys
+    return register_new_spaces(_instance(), client, removed_spaces()).keys
 
 
 def registered_spaces() -> list[str]:
     """The space partitions of the Dagster instance, sorted."""
-    from dagster import DagsterInstance
-
     from confluence_pipeline.defs.ingest.partitions import space_partitions
 
-    return sorted(DagsterInstance.get().get_dynamic_partitions(space_partitions.name))
+    return sorted(_instance().get_dynamic_partitions(space_partitions.name))
 
 
 def check_registered(keys: Sequence[str]) -> None:
@@ -157,12 +153,10 @@ def ensure_pools() -> None:
     collide (a unique violation aborts the transaction) and one run crashes. Created here, in one process, first.
     Runs of this host's commands whose process is gone are failed first (see :func:`fail_runs_of_dead_processes`).
     """
-    from dagster import DagsterInstance
-
     from confluence_pipeline.definitions import defs
 
     fail_runs_of_dead_processes()
-    instance = DagsterInstance.get()
+    instance = _instance()
     storage = instance.event_log_storage
     if not storage.supports_global_concurrency_limits or instance.global_op_concurrency_default_limit is None:
         return
@@ -205,7 +199,11 @@ class JobRun:
 
 
 def _instance() -> DagsterInstance:
-    """The Dagster instance this process's runs share, its storage keeping pooled connections."""
+    """The Dagster instance this process's runs and commands share, its storage keeping pooled connections.
+
+    One per process: building one from ``dagster.yaml`` (storage, run coordinator, pools) takes about 0.4 s, which a
+    command paid three times before its first run, and each run once more.
+    """
     return _instance_at(os.environ.get("DAGSTER_HOME", ""))
 
 
@@ -228,16 +226,20 @@ def run_job(
     tags: dict[str, str],
     run_config: dict[str, Any] | None = None,
     log_level: str = "INFO",
+    pools_ready: bool = False,
 ) -> JobRun:
     """Execute one of the code location's jobs for a space, checks included, through the Dagster instance.
 
     The run is recorded under the job's name (not as an ad-hoc asset run), with its asset checks, so the UI shows
     it like a run launched there. The resources are bound from this process's environment at call time.
+    ``pools_ready``: the caller ran :func:`ensure_pools` for this run already (the command does, once, before its
+    space processes' runs).
     """
     from confluence_pipeline.definitions import defs
     from confluence_pipeline.defs.resources import build_resources
 
-    ensure_pools()
+    if not pools_ready:
+        ensure_pools()
     config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": log_level}}}, **(run_config or {})}
     result = defs.resolve_job_def(job_name).execute_in_process(
         run_config=config,
@@ -500,7 +502,7 @@ def _run_in_process(job_name: str, key: str, workers: int, environ: dict[str, st
     os.environ.clear()
     os.environ.update(environ)
     os.environ["PIPELINE_WORKERS"] = str(workers)
-    return run_job(job_name, key, **run)
+    return run_job(job_name, key, **run, pools_ready=True)
 
 
 _DIED = (
@@ -585,12 +587,12 @@ def last_sync_runs(space_keys: Sequence[str] | None = None) -> dict[str, datetim
     Args:
         space_keys: the spaces (default: every space partition of the instance).
     """
-    from dagster import AssetKey, DagsterInstance
+    from dagster import AssetKey
 
     from confluence_pipeline.defs.ingest.partitions import space_partitions
     from confluence_pipeline.defs.maintenance.freshness import last_materialized
 
-    instance = DagsterInstance.get()
+    instance = _instance()
     keys = instance.get_dynamic_partitions(space_partitions.name) if space_keys is None else space_keys
     return last_materialized(instance, AssetKey("confluence_pages"), keys)
 
