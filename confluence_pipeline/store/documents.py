@@ -204,19 +204,45 @@ def iter_unembedded(
 
     With ``pending_only``, only chunks waiting to go live are considered: enough for the active model, whose
     vectors every live chunk already has (a page goes live only then), and cheap when nothing changed.
+
+    One scan of the space's chunks lists the hashes to embed, in a temporary table of the session; the batches
+    then page through that list (the caller may commit between them). A query per batch over the chunks scanned
+    and sorted every pending chunk of the space each time: quadratic in the size of a first sync (0.27 s a batch
+    at 17k pending chunks, against 4 ms). Hashes that gain an embedding meanwhile (another run of the same texts)
+    are skipped when their batch is read.
     """
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS unembedded_hashes (content_hash text PRIMARY KEY)")
+    conn.execute("TRUNCATE unembedded_hashes")
+    conn.execute(
+        f"""INSERT INTO unembedded_hashes
+            SELECT DISTINCT c.content_hash FROM chunks c JOIN pages p ON p.page_id = c.document_id
+            WHERE c.source = %s AND p.space_key = %s {_PENDING if pending_only else ""}
+              AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.model = %s AND e.content_hash = c.content_hash)""",
+        (SOURCE, space_key, model),
+    )
     after = ""
     while True:
         rows = conn.execute(
-            f"""SELECT DISTINCT ON (c.content_hash) c.content_hash, c.text
-                FROM chunks c JOIN pages p ON p.page_id = c.document_id
-                WHERE c.source = %s AND p.space_key = %s AND c.content_hash > %s {_PENDING if pending_only else ""}
-                  AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.model = %s AND e.content_hash = c.content_hash)
-                ORDER BY c.content_hash LIMIT %s""",
-            (SOURCE, space_key, after, model, batch_size),
+            """SELECT t.content_hash, c.text
+               FROM (SELECT content_hash FROM unembedded_hashes WHERE content_hash > %s
+                     ORDER BY content_hash LIMIT %s) t
+               CROSS JOIN LATERAL (SELECT c.text FROM chunks c
+                                   WHERE c.content_hash = t.content_hash AND c.source = %s LIMIT 1) c
+               WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.model = %s AND e.content_hash = t.content_hash)
+               ORDER BY t.content_hash""",
+            (after, batch_size, SOURCE, model),
         ).fetchall()
         if not rows:
-            return
+            # The batch's hashes may all be gone or embedded by now while later ones are not: look past them.
+            last = conn.execute(
+                "SELECT max(content_hash) FROM (SELECT content_hash FROM unembedded_hashes WHERE content_hash > %s "
+                "ORDER BY content_hash LIMIT %s) t",
+                (after, batch_size),
+            ).fetchone()[0]
+            if last is None:
+                return
+            after = last
+            continue
         yield [(row[0], row[1]) for row in rows]
         after = rows[-1][0]
 
