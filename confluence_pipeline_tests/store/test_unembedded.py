@@ -16,11 +16,11 @@ from confluence_pipeline_tests.store.wiki import PROVIDER, SETTINGS, Wiki
 
 
 def pending_space(conn: psycopg.Connection, pages: int) -> Wiki:
-    """A space whose pages are chunked but not embedded; page 1 and page 2 share a section text."""
+    """A space whose pages are chunked but not embedded, two sections (two chunk texts) a page."""
     wiki = Wiki(conn)
     for page in range(1, pages + 1):
-        shared = "<h2>Escalation</h2><p>Page the on-call engineer, then the incident commander.</p>"
-        wiki.put(str(page), f"Runbook {page}", f"<h2>Step {page}</h2><p>Restart worker {page} safely.</p>{shared}")
+        escalation = "<h2>Escalation</h2><p>Page the on-call engineer, then the incident commander.</p>"
+        wiki.put(str(page), f"Runbook {page}", f"<h2>Step {page}</h2><p>Restart worker {page} safely.</p>{escalation}")
     convert_space(conn, "ENG", SETTINGS)
     chunk_space(conn, "ENG", SETTINGS)
     docs.register_model(conn, PROVIDER.model, PROVIDER.provider_name, PROVIDER.dimensions)
