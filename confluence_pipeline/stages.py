@@ -164,6 +164,8 @@ def _start_convert(
     done: list[Converted] = []
     if resolving:
         with read_snapshot(conn) as resolver:
+            # Most of these pages list their own children (a children macro's default).
+            resolver.prefetch_children(job[0] for job in resolving)
             done = [_convert_one((pid, h, body, replace(ctx, resolver=resolver))) for pid, h, body, ctx in resolving]
             states = dependency_states(conn, (dep for row in done for dep in row[4]))
         edges = {row[0]: {dep: states[dep] for dep in row[4]} for row in done if row[4]}

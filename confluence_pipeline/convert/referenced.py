@@ -55,6 +55,7 @@ from confluence_pipeline.convert.resolve import (
     TREE_MODIFIED,
     Dependency,
     PageRef,
+    ReferenceResolver,
     StoredAttachment,
     StoredPage,
 )
@@ -333,6 +334,7 @@ class ReferenceRendering(ElementRendering):
         self._depend(Dependency(TREE_MODIFIED if sort == "modified" else TREE, root_id))
         order = _tree_order(sort, _flag(params.get("reverse")))
         left = [self.context.limits.max_listed_pages]
+        _read_levels(resolver, root_id, depth, first, order, left[0])
 
         def level(parent_id: str, remaining: int, limit: int | None) -> list[str]:
             pages = order(resolver.children(parent_id))
@@ -533,6 +535,38 @@ def _find_excerpt(root: etree._Element, name: str) -> etree._Element | None:
         if first is None:
             first = macro
     return first
+
+
+def _read_levels(
+    resolver: ReferenceResolver,
+    root_id: str,
+    depth: int,
+    first: int | None,
+    order: Callable[[Sequence[StoredPage]], list[StoredPage]],
+    budget: int,
+) -> None:
+    """Ask a tree's children level by level, one :meth:`~ReferenceResolver.prefetch_children` per level.
+
+    The listing then walks the tree depth first from the resolver's cache: a store answers a level in one read rather
+    than a query per page. The pages a depth-first listing of ``budget`` pages shows are, on each level, the first
+    ones in the level's order, so no level reads more than ``budget`` pages' children.
+    """
+    frontier = [root_id]
+    for level in range(depth):
+        resolver.prefetch_children(frontier)
+        if level == depth - 1:
+            break
+        below: list[str] = []
+        for parent_id in frontier:
+            pages = order(resolver.children(parent_id))
+            if level == 0 and first is not None and first > 0:
+                pages = pages[:first]
+            below.extend(page.page_id for page in pages)
+            if len(below) >= budget:
+                break
+        frontier = below[:budget]
+        if not frontier:
+            break
 
 
 def _tree_order(sort: str, reverse: bool) -> Callable[[Sequence[StoredPage]], list[StoredPage]]:

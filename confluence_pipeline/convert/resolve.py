@@ -131,6 +131,10 @@ class ReferenceResolver(Protocol):
         """The current direct children of a page, in any order."""
         ...
 
+    def prefetch_children(self, page_ids: Iterable[str]) -> None:
+        """A hint: :meth:`children` of these pages will be asked for next (a store reads them in one go)."""
+        ...
+
     def attachments(self, page_id: str) -> Sequence[StoredAttachment] | None:
         """A page's attachments, or None when the page is unknown."""
         ...
@@ -226,6 +230,9 @@ class PageIndex:
     def children(self, page_id: str) -> Sequence[StoredPage]:
         """See :meth:`ReferenceResolver.children`."""
         return tuple(self._children.get(page_id, ()))
+
+    def prefetch_children(self, page_ids: Iterable[str]) -> None:
+        """See :meth:`ReferenceResolver.prefetch_children`: every page is in memory already."""
 
     def attachments(self, page_id: str) -> Sequence[StoredAttachment] | None:
         """See :meth:`ReferenceResolver.attachments`."""

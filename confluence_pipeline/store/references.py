@@ -116,6 +116,29 @@ class StoreResolver:
             self._children[page_id] = tuple(_listed(row) for row in rows)
         return self._children[page_id]
 
+    def prefetch_children(self, page_ids: Iterable[str]) -> None:
+        """Read the current children of many pages in one query, for :meth:`children` to answer from the cache.
+
+        A batch of pages with ``children`` macros would otherwise cost a query each (about half a millisecond of
+        server time apiece, a few thousand per thousand pages on real spaces).
+        """
+        wanted = sorted({page_id for page_id in page_ids if page_id and page_id not in self._children})
+        if not wanted:
+            return
+        rows = self._conn.execute(
+            f"""SELECT * FROM (
+                    SELECT {_PAGE_COLUMNS},
+                           row_number() OVER (PARTITION BY p.parent_id ORDER BY p.page_id) AS listed
+                    FROM pages p WHERE p.parent_id = ANY(%s) AND p.status = 'current') t
+                WHERE listed <= %s ORDER BY parent_id, page_id""",
+            (wanted, MAX_LISTED_ROWS),
+        ).fetchall()
+        found: dict[str, list[StoredPage]] = {page_id: [] for page_id in wanted}
+        for row in rows:
+            found[row[3]].append(_listed(row))
+        for page_id, children in found.items():
+            self._children[page_id] = tuple(children)
+
     def attachments(self, page_id: str) -> Sequence[StoredAttachment] | None:
         """A current page's attachments (None when the page is not stored as current)."""
         if page_id not in self._attachments:

@@ -6,14 +6,18 @@ local embeddings, and search.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 
+from confluence_pipeline.convert.resolve import PageIndex, StoredPage
+from confluence_pipeline.convert.storage import ConvertContext, convert_storage
 from confluence_pipeline.search import search
 from confluence_pipeline.stages import StageSettings, convert_space
-from confluence_pipeline.store.references import dependants
+from confluence_pipeline.store.references import StoreResolver, dependants, read_snapshot
 from confluence_pipeline_tests.store.wiki import PROVIDER, Wiki
 
 ONCALL = "<h2>Escalation</h2><p>Page the quartermaster rotation through the zebrafish pager.</p>"
@@ -185,3 +189,43 @@ def test_labels_attachments_and_the_space_home_are_dependencies_too(wiki: Wiki) 
     wiki.put("24", "Newcomer", "<p>Hi.</p>", parent="1")
     converted, _ = wiki.run()
     assert converted == 2 and "[Newcomer]" in wiki.markdown("23")
+
+
+class _CountingConnection:
+    """The connection a resolver reads through, counting its statements."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self.conn = conn
+        self.statements = 0
+
+    def execute(self, *args: Any, **kwargs: Any) -> psycopg.Cursor[Any]:
+        self.statements += 1
+        return self.conn.execute(*args, **kwargs)
+
+
+def test_a_tree_listing_reads_the_store_once_per_level_and_lists_what_memory_lists(
+    conn: psycopg.Connection, wiki: Wiki
+) -> None:
+    wiki.put("7", "Team index", children(), parent="1")
+    tree: list[tuple[str, str]] = []
+    for team in range(4):
+        tree.append((f"7{team}", "7"))
+        for member in range(3):
+            tree.append((f"7{team}{member}", f"7{team}"))
+            tree.append((f"7{team}{member}0", f"7{team}{member}"))
+    for page_id, parent in tree:
+        wiki.put(page_id, f"Page {page_id}", "<p>Leaf.</p>", parent=parent)
+    context = ConvertContext(page_id="7", page_title="Team index", space_key="ENG", base_url="https://wiki.example.com")
+    counting = _CountingConnection(conn)
+    with read_snapshot(conn):
+        resolver = StoreResolver(counting)  # type: ignore[arg-type]
+        from_store = convert_storage(wiki.pages["7"].body_storage, replace(context, resolver=resolver)).markdown
+    # The children of 7, then one read per level below it (three levels of descendants, the last with no children).
+    assert counting.statements == 4
+    in_memory = PageIndex(
+        StoredPage(page_id=p.page_id, space_key="ENG", title=p.title, parent_id=p.parent_id)
+        for p in wiki.pages.values()
+    )
+    assert from_store == convert_storage(wiki.pages["7"].body_storage, replace(context, resolver=in_memory)).markdown
+    assert from_store.count("\n") == len(tree)
+    assert "    - [Page 7320](https://wiki.example.com/display/ENG/Page+7320)\n" in from_store
