@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from confluence_pipeline.convert.reader import reader_text
-from confluence_pipeline.convert.tokens import count_joined, count_tokens, get_encoding, truncate_tokens
+from confluence_pipeline.convert.tokens import count_joined, count_tokens, get_encoding, tail_tokens, truncate_tokens
 
 SEPARATOR = " › "
 
@@ -47,6 +47,11 @@ _RULE = re.compile(r"^ {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _EMPHASIS = re.compile(r"(?<!\\)(?:\*\*|__|(?<!\w)[*_]|[*_](?!\w)|`)")
 _UNESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+# A multi-line block with more characters than this many per token of the budget may be over it (Korean text runs
+# near a token a character): its lines are counted first, as splitting it needs, and its own count is added up from
+# theirs instead of encoding the block a second time.
+_LONG_BLOCK_CHARS_PER_TOKEN = 1
 
 _CODE = "code"
 _TABLE = "table"
@@ -274,8 +279,12 @@ def _lines_tokens(lines: list[tuple[str, int]]) -> tuple[str, int]:
     return text, count_tokens(text) if tokens is None else tokens
 
 
-def _split_lines(lines: list[str], head: list[str], foot: list[str], budget: int) -> list[tuple[str, int]]:
+def _split_lines(
+    lines: list[str], head: list[str], foot: list[str], budget: int, counts: list[int] | None = None
+) -> list[tuple[str, int]]:
     """Group lines into parts of at most ``budget`` tokens, each wrapped in ``head`` and ``foot`` lines.
+
+    ``counts`` are the lines' token counts, when known.
 
     Returns:
         (text, tokens) per part.
@@ -293,8 +302,8 @@ def _split_lines(lines: list[str], head: list[str], foot: list[str], budget: int
             parts.append(_lines_tokens(head_counted + group + foot_counted))
             group.clear()
 
-    for line in lines:
-        line_tokens = count_tokens(line)
+    for position, line in enumerate(lines):
+        line_tokens = count_tokens(line) if counts is None else counts[position]
         cost = line_tokens + 1
         if cost > room:
             emit()
@@ -312,18 +321,18 @@ def _split_lines(lines: list[str], head: list[str], foot: list[str], budget: int
     return parts
 
 
-def _split_block(kind: str, lines: list[str], budget: int) -> list[tuple[str, int]]:
+def _split_block(kind: str, lines: list[str], budget: int, counts: list[int] | None) -> list[tuple[str, int]]:
     if kind == _CODE:
         closed = len(lines) > 1 and _fence_close(lines[-1], _FENCE_OPEN.match(lines[0]).group(2))  # type: ignore[union-attr]
-        inner = lines[1:-1] if closed else lines[1:]
+        inner = slice(1, -1) if closed else slice(1, None)
         opening = _FENCE_OPEN.match(lines[0])
         closing = (
             lines[-1] if closed else (opening.group(1) if opening else "") + (opening.group(2) if opening else "```")
         )
-        return _split_lines(inner, [lines[0]], [closing], budget)
+        return _split_lines(lines[inner], [lines[0]], [closing], budget, counts and counts[inner])
     if kind == _TABLE and len(lines) > 2 and _TABLE_SEPARATOR.match(lines[1]):
-        return _split_lines(lines[2:], lines[:2], [], budget)
-    return _split_lines(lines, [], [], budget)
+        return _split_lines(lines[2:], lines[:2], [], budget, counts and counts[2:])
+    return _split_lines(lines, [], [], budget, counts)
 
 
 def _overlap(piece: _Piece, limit: int) -> _Piece | None:
@@ -333,9 +342,14 @@ def _overlap(piece: _Piece, limit: int) -> _Piece | None:
     lines = piece.text.split("\n")
     taken: list[str] = []
     used = 0
+    last: list[int] | None = None  # the end of the last line's encoding
     for line in reversed(lines):
-        cost = count_tokens(line) + 1
-        if used + cost > limit:
+        # A long line's count is not needed, only that it is over the limit: its last tokens tell that.
+        tokens, whole = tail_tokens(line, limit)
+        if last is None:
+            last = tokens
+        cost = len(tokens) + 1
+        if not whole or used + cost > limit:
             break
         taken.insert(0, line)
         used += cost
@@ -344,14 +358,12 @@ def _overlap(piece: _Piece, limit: int) -> _Piece | None:
     elif taken:
         text = piece.text
     else:
-        encoding = get_encoding()
-        tokens = encoding.encode_ordinary(lines[-1])
-        tail = encoding.decode_bytes(tokens[-limit:]).decode("utf-8", errors="ignore")
+        tail = get_encoding().decode_bytes((last or [])[-limit:]).decode("utf-8", errors="ignore")
         space = tail.find(" ")
         text = (tail[space + 1 :] if 0 <= space < len(tail) // 2 else tail).strip()
     if not text:
         return None
-    return _Piece(text, count_tokens(text), _TEXT, piece.block)
+    return _Piece(text, piece.tokens if text == piece.text else count_tokens(text), _TEXT, piece.block)
 
 
 def _render(context: str, context_tokens: int, pieces: list[_Piece]) -> tuple[str, int]:
@@ -394,11 +406,18 @@ def _chunk_section(section_title: str, body: str, max_tokens: int, overlap_token
     queue: list[_Piece] = []
     for block_id, (kind, lines) in enumerate(_blocks(body)):
         text = "\n".join(lines)
-        tokens = count_tokens(text)
+        counts = None
+        tokens = None
+        if len(lines) > 1 and len(text) > _LONG_BLOCK_CHARS_PER_TOKEN * budget:
+            counts = [count_tokens(line) for line in lines]
+            tokens = count_joined(list(zip(lines, counts, strict=True)), ["\n"] * (len(lines) - 1))
+        if tokens is None:
+            tokens = count_tokens(text)
         if tokens <= budget:
             queue.append(_Piece(text, tokens, kind, block_id))
         else:
-            queue.extend(_Piece(part, count, kind, block_id) for part, count in _split_block(kind, lines, budget))
+            parts = _split_block(kind, lines, budget, counts)
+            queue.extend(_Piece(part, count, kind, block_id) for part, count in parts)
     chunks: list[tuple[str, int]] = []
     current: list[_Piece] = []
     seeded = False  # current[0] is overlap carried from the previous chunk

@@ -69,6 +69,42 @@ def truncate_tokens(text: str, max_tokens: int) -> str:
     return ""
 
 
+# Characters a tail of a text is expected to take per token (English runs about 4, Korean fewer): tail_tokens encodes
+# this many characters per token asked for, and the whole text when that comes up short.
+_TAIL_CHARS_PER_TOKEN = 8
+
+
+def tail_tokens(text: str, at_least: int) -> tuple[list[int], bool]:
+    """The last tokens of ``text``'s encoding, at least ``at_least`` of them, without encoding all of a long text.
+
+    cl100k cuts text into pieces with a regular expression before byte-pair encoding, and a space that follows a
+    non-space character always starts a piece (no piece runs from a non-space character into a space), so the
+    encoding of the text after such a space is the end of the whole text's encoding. A long paragraph's last few
+    dozen tokens (the chunker's overlap) thus cost a few hundred characters of encoding, not the paragraph.
+
+    Args:
+        text: any text.
+        at_least: how many of the last tokens are wanted.
+
+    Returns:
+        ``(tokens, whole)``: ``tokens`` end ``encode_ordinary(text)``; ``whole`` says they are all of it (then there may
+        be fewer than ``at_least``), else there are at least ``at_least`` of them.
+    """
+    encoding = get_encoding()
+    window = max(at_least, 1) * _TAIL_CHARS_PER_TOKEN
+    if len(text) > 2 * window:
+        start = text.rfind(" ", 1, len(text) - window)
+        # Python's isspace() holds for every character the pattern's \s matches (and a few more), so a character
+        # that is not isspace() is not whitespace to the pattern either.
+        while start > 0 and text[start - 1].isspace():
+            start = text.rfind(" ", 1, start)
+        if start > 0:
+            tokens = encoding.encode_ordinary(text[start:])
+            if len(tokens) >= at_least:
+                return tokens, False
+    return encoding.encode_ordinary(text), True
+
+
 def _letter_or_number(char: str) -> bool:
     return unicodedata.category(char)[0] in "LN"
 

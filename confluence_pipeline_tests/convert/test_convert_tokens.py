@@ -65,3 +65,35 @@ def test_count_joined_declines_what_it_cannot_add_up() -> None:
     assert count_joined([("a", 1), ("  ", 1), ("b", 1)], ["\n", "\n"]) is None  # a blank segment
     assert count_joined([("a\n", 2), ("b", 1)], ["\n"]) is None  # ends in a newline
     assert count_joined([("a", 1), (" \nb", 2)], ["\n"]) is None  # leading whitespace runs into a newline
+
+
+# Spaces after every kind of character (whitespace that is not a space, combining marks, contractions), in runs.
+_TEXTS = st.lists(
+    st.sampled_from(
+        [*"ab Z9 .,;:'\"()|`*#-\t\r\n\u00a0\u3000\u2028\x0b\x1c\u200bé\u0301①一다데😀…\\<>&", "  ", "   ", "'s", "'ll"]
+    ),
+    min_size=60,
+    max_size=240,
+).map("".join)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_TEXTS, st.integers(min_value=1, max_value=6))
+def test_tail_tokens_end_the_whole_encoding(text: str, at_least: int) -> None:
+    whole_encoding = tokens.get_encoding().encode_ordinary(text)
+    tail, whole = tokens.tail_tokens(text, at_least)
+    if whole:
+        assert tail == whole_encoding
+    else:
+        assert len(tail) >= at_least
+        assert whole_encoding[-len(tail) :] == tail
+
+
+def test_tail_tokens_of_a_long_paragraph_encode_only_its_end() -> None:
+    paragraph = "The rollback runbook names the on-call owner, the dashboards and the escalation path. " * 40
+    tail, whole = tokens.tail_tokens(paragraph, 16)
+    assert not whole
+    assert 16 <= len(tail) < count_tokens(paragraph) // 4
+    assert tokens.get_encoding().encode_ordinary(paragraph)[-len(tail) :] == tail
+    # A text without a space to start from is encoded whole.
+    assert tokens.tail_tokens("가" * 400, 16) == (tokens.get_encoding().encode_ordinary("가" * 400), True)
