@@ -21,7 +21,7 @@ import psycopg
 
 from confluence_pipeline.convert.chunking import Chunk, chunk_markdown
 from confluence_pipeline.convert.reader import reader_text
-from confluence_pipeline.convert.resolve import Dependency, ResolveLimits, needs_resolver
+from confluence_pipeline.convert.resolve import Dependency, ResolveLimits, lists_children, needs_resolver
 from confluence_pipeline.convert.storage import ConvertContext, convert_storage
 from confluence_pipeline.convert.tokens import get_encoding
 from confluence_pipeline.embed.base import EmbeddingProvider
@@ -164,8 +164,8 @@ def _start_convert(
     done: list[Converted] = []
     if resolving:
         with read_snapshot(conn) as resolver:
-            # Most of these pages list their own children (a children macro's default).
-            resolver.prefetch_children(job[0] for job in resolving)
+            # A children macro lists the page's own children by default: theirs are read in one go.
+            resolver.prefetch_children(job[0] for job in resolving if lists_children(job[2]))
             done = [_convert_one((pid, h, body, replace(ctx, resolver=resolver))) for pid, h, body, ctx in resolving]
             states = dependency_states(conn, (dep for row in done for dep in row[4]))
         edges = {row[0]: {dep: states[dep] for dep in row[4]} for row in done if row[4]}

@@ -537,6 +537,10 @@ def _find_excerpt(root: etree._Element, name: str) -> etree._Element | None:
     return first
 
 
+# A tree listing reads ahead the children of at most this many times the pages it may list (see _read_levels).
+_TREE_READ_FACTOR = 4
+
+
 def _read_levels(
     resolver: ReferenceResolver,
     root_id: str,
@@ -549,11 +553,18 @@ def _read_levels(
 
     The listing then walks the tree depth first from the resolver's cache: a store answers a level in one read rather
     than a query per page. The pages a depth-first listing of ``budget`` pages shows are, on each level, the first
-    ones in the level's order, so no level reads more than ``budget`` pages' children.
+    ones in the level's order, so a level reads the children of at most ``budget`` pages. In all, reads stop at
+    :data:`_TREE_READ_FACTOR` times the pages the listing itself may ask about (a deep tree, wide on every level): a
+    page the listing reaches beyond them is looked up on its own.
     """
     frontier = [root_id]
+    left = _TREE_READ_FACTOR * budget + 1
     for level in range(depth):
+        frontier = frontier[: min(budget, left)] if level else frontier
+        if not frontier:
+            break
         resolver.prefetch_children(frontier)
+        left -= len(frontier)
         if level == depth - 1:
             break
         below: list[str] = []
@@ -564,9 +575,7 @@ def _read_levels(
             below.extend(page.page_id for page in pages)
             if len(below) >= budget:
                 break
-        frontier = below[:budget]
-        if not frontier:
-            break
+        frontier = below
 
 
 def _tree_order(sort: str, reverse: bool) -> Callable[[Sequence[StoredPage]], list[StoredPage]]:

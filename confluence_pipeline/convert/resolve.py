@@ -32,6 +32,14 @@ _RESOLVED_MACRO = re.compile(
 )
 
 
+_CHILDREN_MACRO = re.compile(r"""ac:name\s*=\s*["']children["']""")
+
+
+def lists_children(storage: str) -> bool:
+    """Whether a body has a ``children`` macro, which lists the page's own children unless it names another page."""
+    return _CHILDREN_MACRO.search(storage) is not None
+
+
 def needs_resolver(storage: str) -> bool:
     """Whether a body uses a macro whose content lives elsewhere (a cheap text test, no parse).
 

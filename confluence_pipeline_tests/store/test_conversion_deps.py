@@ -6,6 +6,7 @@ local embeddings, and search.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from confluence_pipeline.convert.resolve import PageIndex, StoredPage
+from confluence_pipeline.convert.resolve import PageIndex, ResolveLimits, StoredPage
 from confluence_pipeline.convert.storage import ConvertContext, convert_storage
 from confluence_pipeline.search import search
 from confluence_pipeline.stages import StageSettings, convert_space
@@ -229,3 +230,41 @@ def test_a_tree_listing_reads_the_store_once_per_level_and_lists_what_memory_lis
     assert from_store == convert_storage(wiki.pages["7"].body_storage, replace(context, resolver=in_memory)).markdown
     assert from_store.count("\n") == len(tree)
     assert "    - [Page 7320](https://wiki.example.com/display/ENG/Page+7320)\n" in from_store
+
+
+def test_a_wide_deep_tree_reads_ahead_a_bounded_number_of_pages(conn: psycopg.Connection, wiki: Wiki) -> None:
+    wiki.put("7", "Team index", children(), parent="1")
+    parents = ["7"]
+    for _ in range(6):  # six levels, two children a page: 126 pages below 7
+        below = []
+        for parent in parents:
+            for n in range(2):
+                below.append(f"{parent}{n}")
+                wiki.put(below[-1], f"Page {below[-1]}", "<p>Leaf.</p>", parent=parent)
+        parents = below
+    asked: list[str] = []
+
+    class Recording(StoreResolver):
+        def prefetch_children(self, page_ids: Iterable[str]) -> None:
+            page_ids = list(page_ids)
+            asked.extend(page_ids)
+            super().prefetch_children(page_ids)
+
+    limits = ResolveLimits(max_listed_pages=2)
+    context = ConvertContext(
+        page_id="7", page_title="Team index", space_key="ENG", base_url="https://wiki.example.com", limits=limits
+    )
+    with read_snapshot(conn):
+        from_store = convert_storage(wiki.pages["7"].body_storage, replace(context, resolver=Recording(conn))).markdown
+    in_memory = PageIndex(
+        StoredPage(page_id=p.page_id, space_key="ENG", title=p.title, parent_id=p.parent_id)
+        for p in wiki.pages.values()
+    )
+    assert from_store == convert_storage(wiki.pages["7"].body_storage, replace(context, resolver=in_memory)).markdown
+    assert from_store == (
+        "- [Page 70](https://wiki.example.com/display/ENG/Page+70)\n"
+        "  - [Page 700](https://wiki.example.com/display/ENG/Page+700)\n"
+    )
+    # Two pages a level at most, and no more than four times the listing's bound (plus the root) in all: the seven
+    # levels would be thirteen pages.
+    assert asked == ["7", "70", "71", "700", "701", "7000", "7001", "70000", "70001"]
