@@ -31,9 +31,11 @@ DEFAULT_EF_SEARCH = 40
 # dimensions, where the vector is read from TOAST).
 EXACT_MAX_CHUNKS = 300
 # Most HNSW index tuples an iterative scan reads for a filtered search (pgvector's default: 20,000). At ~5 µs a tuple
-# (the filter is tested on the search_vectors row itself), 2,000 keep a filtered vector half near 10 ms at p95 and its
-# recall@10 within 2 points of the unfiltered one at 100k chunks; 1,000 lost 5–7 points on space and subtree filters.
-FILTERED_SCAN_TUPLES = 2000
+# (the filter is tested on the search_vectors row itself) this bounds a filtered vector half's worst case. At 100k
+# chunks (100 queries a filter kind, one index): recall@10 space/label/subtree 0.568/0.624/0.549 at 2,000,
+# 0.568/0.623/0.546 at 1,500, 0.558/0.615/0.520 at 1,200, 0.552/0.614/0.520 at 1,000 (unfiltered 0.530); 1,500 took
+# 1-2 ms off the vector half's p95 against 2,000 in each of three interleaved rounds, for the same recall.
+FILTERED_SCAN_TUPLES = 1500
 # A filtered scan starts with a candidate list this many times longer than an unfiltered one. Of the first ef_search
 # rows the walk reaches, only those the filter keeps count. At 100k chunks (100 queries), with the list unchanged a
 # space filter's recall@10 was 2.7 points under the unfiltered one (4.5–7.3 under in 40-query runs); at twice the
