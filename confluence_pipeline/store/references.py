@@ -119,8 +119,8 @@ class StoreResolver:
     def prefetch_children(self, page_ids: Iterable[str]) -> None:
         """Read the current children of many pages in one query, for :meth:`children` to answer from the cache.
 
-        A batch of pages with ``children`` macros would otherwise cost a query each (about half a millisecond of
-        server time apiece, a few thousand per thousand pages on real spaces).
+        Tree listings would otherwise cost a query per listed page: about one per page converted on the benchmark's
+        real-size corpus (4,991 for 3,933 pages; 623 reads with this).
         """
         wanted = sorted({page_id for page_id in page_ids if page_id and page_id not in self._children})
         if not wanted:
