@@ -48,7 +48,7 @@ from confluence_pipeline.search.hybrid import MIN_CANDIDATES
 from confluence_pipeline.search.vector import FILTERED_SCAN_TUPLES, set_scan, vector_half
 from confluence_pipeline.store import documents as docs
 from confluence_pipeline.store.db import connect
-from confluence_pipeline.store.hnsw import HnswSettings, hnsw_index_sql
+from confluence_pipeline.store.hnsw import HnswSettings, hnsw_index_sql, indexed_distance
 
 MAINTENANCE_WORK_MEM = "1GB"
 _DOCS_PER_BATCH = 400
@@ -351,13 +351,15 @@ def _vector_top(
     """Cosine distances of the top ``k`` live (page, text) rows search reads, through the HNSW index or a scan."""
     literal = model.replace("'", "''")
     distance = f"v.embedding::vector({dims}) <=> %(v)s::vector({dims})"
+    # The index orders by half precision; each row's full-precision distance is what is compared.
+    order = distance if exact else indexed_distance(dims, query="%(v)s")
     with conn.transaction():
         if exact:
             conn.execute("SET LOCAL enable_indexscan = off")
         set_scan(conn, ef_search)
         rows = conn.execute(
             f"""SELECT {distance} FROM search_vectors v
-                WHERE v.model = '{literal}' ORDER BY {distance} LIMIT %(k)s""",
+                WHERE v.model = '{literal}' ORDER BY {order} LIMIT %(k)s""",
             {"v": vector, "k": k},
         ).fetchall()
     return [float(row[0]) for row in rows]

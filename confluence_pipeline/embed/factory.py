@@ -9,6 +9,7 @@ from typing import Final, Literal
 
 from confluence_pipeline.embed.base import EmbeddingError, EmbeddingProvider
 from confluence_pipeline.lib.redact import redact_userinfo
+from confluence_pipeline.store.hnsw import MAX_DIMENSIONS
 
 __all__ = ["EmbeddingSettings", "build_provider", "provider_for_model"]
 
@@ -27,6 +28,9 @@ _MINIMUMS: Final = {
     "local_dimensions": ("EMBEDDING_LOCAL_DIMENSIONS", 16),
     "max_input_tokens": ("EMBEDDING_MAX_INPUT_TOKENS", 1),
 }
+# Vector sizes the search index takes (pgvector's HNSW over halfvec); a larger model could store vectors but never
+# build its index, so it is refused before anything is embedded.
+_DIMENSION_FIELDS: Final = ("dimensions", "local_dimensions")
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,13 @@ class EmbeddingSettings:
                 raise EmbeddingError(f"{variable} must be an integer, got {value!r}", setting=variable)
             if value < minimum:
                 raise EmbeddingError(f"{variable} must be ≥ {minimum}, got {value}", setting=variable)
+            if name in _DIMENSION_FIELDS and value > MAX_DIMENSIONS:
+                raise EmbeddingError(
+                    f"{variable}={value} is more than the {MAX_DIMENSIONS:,} dimensions the search index (pgvector's "
+                    f"HNSW) takes; set it to {MAX_DIMENSIONS:,} or fewer (OpenAI's text-embedding-3 models shorten "
+                    "their vectors to the size asked for)",
+                    setting=variable,
+                )
         if self.timeout_s <= 0:
             variable = "EMBEDDING_TIMEOUT_S"
             raise EmbeddingError(f"{variable} must be > 0, got {self.timeout_s}", setting=variable)

@@ -1,5 +1,8 @@
 """The vector half of hybrid search: cosine distance on the active model's partial HNSW index.
 
+The index walk orders by the half-precision distance the index holds; the candidates are ranked by their
+full-precision one (see :mod:`confluence_pipeline.store.hnsw`).
+
 The half reads ``search_vectors``: one row per (page, live chunk text) with the active model's vector and the page's
 filter columns (space, labels, path), so an HNSW walk tests a filter on the row it reached. Each row is then turned
 into its live chunk, for the candidates only.
@@ -24,6 +27,8 @@ from __future__ import annotations
 
 import psycopg
 from psycopg import sql
+
+from confluence_pipeline.store.hnsw import indexed_distance
 
 # pgvector's default candidate list while searching.
 DEFAULT_EF_SEARCH = 40
@@ -57,19 +62,23 @@ def vector_half(conn: psycopg.Connection, model: tuple[str, int], where: str, *,
     Returns:
         A ``SELECT chunk_id, document_id, rank`` statement, rank 1 the nearest.
     """
-    dims = int(model[1])
     # The model is inlined as a literal (it comes from our own table): the partial HNSW index is chosen only when
     # the planner can prove its predicate, which a generic plan over a parameter never does.
     literal = sql.Literal(model[0]).as_string(conn)
-    distance = f"v.embedding::vector({dims}) <=> %(qvec)s::vector({dims})"
-    # The inner ORDER BY … LIMIT is what walks the HNSW index, testing the filters on each row it reaches (the
-    # iterative scan goes on while they reject rows); relaxed_order may return the rows slightly out of order, so
-    # the rank is taken from the distance again.
+    # The inner ORDER BY … LIMIT is what walks the HNSW index (on half-precision copies), testing the filters on each
+    # row it reaches (the iterative scan goes on while they reject rows). The rank comes from each candidate's
+    # full-precision distance: relaxed_order may return the rows slightly out of order, and half precision blurs
+    # near ties.
     return _chunks_of(f"""
-            SELECT v.source, v.document_id, v.content_hash, {distance} AS dist
+            SELECT v.source, v.document_id, v.content_hash, {_exact_distance(model)} AS dist
             FROM search_vectors v
             WHERE v.model = {literal} AND {where}
-            ORDER BY {distance} LIMIT %({limit})s""")
+            ORDER BY {indexed_distance(model[1])} LIMIT %({limit})s""")
+
+
+def _exact_distance(model: tuple[str, int]) -> str:
+    dims = int(model[1])
+    return f"v.embedding::vector({dims}) <=> %(qvec)s::vector({dims})"
 
 
 def exact_vector_half(
@@ -87,9 +96,8 @@ def exact_vector_half(
         page_where: predicate over ``p`` (pages) from :func:`~.filters.page_filter_sql`; ``%(source)s`` is set.
         limit: the name of the parameter holding how many rows to return.
     """
-    dims = int(model[1])
     literal = sql.Literal(model[0]).as_string(conn)
-    distance = f"v.embedding::vector({dims}) <=> %(qvec)s::vector({dims})"
+    distance = _exact_distance(model)
     return _chunks_of(f"""
             SELECT v.source, v.document_id, v.content_hash, {distance} AS dist
             FROM (SELECT p.page_id FROM pages p WHERE {page_where} OFFSET 0) f

@@ -25,6 +25,13 @@ graphs (dense semantic embeddings such as OpenAI's usually reach high recall at 
 
 So the default keeps the budget with room to spare; with the local embedder, ``VECTOR_EF_SEARCH=100`` (or 200)
 buys better vector results for 3–4 ms.
+
+The index holds half-precision copies of the vectors (``halfvec``); the table keeps them whole. At 100k × 1,536
+dims the index is half the size (361 MB against 729 MB) and builds about 13% faster (48k × 384 dims: 6.5–7.1 s
+against 7.6–8.3 s); filtered walks read half the bytes. Recall@10 against an exact search was the same (300
+questions at 100k chunks: 0.503 against 0.507 at ef_search 40, 0.548 against 0.542 at 80), since search ranks the
+candidates the walk returns by their full-precision distance. It also indexes models of up to 4,000 dimensions
+(:data:`MAX_DIMENSIONS`; ``vector`` stops at 2,000), such as text-embedding-3-large's 3,072.
 Build parameters apply when an index is built: change them, then drop the model's index (or run a bulk load) for
 them to take effect.
 """
@@ -32,6 +39,9 @@ them to take effect.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+# Most dimensions pgvector's HNSW index takes for halfvec (for vector: 2,000).
+MAX_DIMENSIONS = 4000
 
 
 @dataclass(frozen=True)
@@ -59,12 +69,21 @@ class HnswSettings:
             )
 
 
+def indexed_distance(dimensions: int, column: str = "v.embedding", query: str = "%(qvec)s") -> str:
+    """The cosine distance the model's HNSW index orders by: ``column`` and ``query`` as ``halfvec(dimensions)``.
+
+    An ``ORDER BY`` on exactly this expression (and the model named as a literal) lets the planner walk the index.
+    """
+    dims = int(dimensions)
+    return f"{column}::halfvec({dims}) <=> {query}::halfvec({dims})"
+
+
 def hnsw_index_sql(name: str, model: str, dimensions: int, settings: HnswSettings | None = None) -> str:
     """The ``CREATE INDEX`` statement of one model's partial HNSW index (cosine distance).
 
-    Dimensions differ per model, so the index is on a cast to the model's own ``vector(N)`` and only covers the
-    model's rows; search casts the same way and names the model as a literal, so the planner can prove the index
-    applies.
+    Dimensions differ per model, so the index is on a cast to the model's own ``halfvec(N)`` and only covers the
+    model's rows; search orders by the same cast (:func:`indexed_distance`) and names the model as a literal, so the
+    planner can prove the index applies.
 
     Args:
         name: index name (see ``documents.vector_index_name``).
@@ -74,12 +93,20 @@ def hnsw_index_sql(name: str, model: str, dimensions: int, settings: HnswSetting
 
     Returns:
         The statement (identifiers and literals already quoted: it takes no parameters).
+
+    Raises:
+        ValueError: more than :data:`MAX_DIMENSIONS` dimensions.
     """
+    if not 1 <= int(dimensions) <= MAX_DIMENSIONS:
+        raise ValueError(
+            f"an HNSW index takes 1 to {MAX_DIMENSIONS:,} dimensions, not {dimensions}: use a model (or a "
+            "`dimensions` setting, which OpenAI's text-embedding-3 models take) of at most that size"
+        )
     settings = settings or HnswSettings()
     literal = model.replace("'", "''")
     return (
         f"CREATE INDEX IF NOT EXISTS {name} ON search_vectors "
-        f"USING hnsw ((embedding::vector({int(dimensions)})) vector_cosine_ops) "
+        f"USING hnsw ((embedding::halfvec({int(dimensions)})) halfvec_cosine_ops) "
         f"WITH (m = {int(settings.m)}, ef_construction = {int(settings.ef_construction)}) "
         f"WHERE model = '{literal}'"
     )

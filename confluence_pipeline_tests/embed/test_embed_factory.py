@@ -74,6 +74,15 @@ def test_invalid_values_name_the_variable(name: str, value: str) -> None:
     assert caught.value.setting == name
 
 
+@pytest.mark.parametrize("name", ["EMBEDDING_DIMENSIONS", "EMBEDDING_LOCAL_DIMENSIONS"])
+def test_more_dimensions_than_the_search_index_takes_are_refused_up_front(name: str) -> None:
+    # text-embedding-3-large's 3,072 are indexed (as halfvec); past 4,000 the index could never be built.
+    assert getattr(_embedding_settings({name: "3072"}), name.removeprefix("EMBEDDING_").lower()) == 3072
+    with pytest.raises(EmbeddingError, match=f"{name}=4001 is more than the 4,000 dimensions") as caught:
+        _embedding_settings({name: "4001"})
+    assert caught.value.setting == name
+
+
 def test_blank_values_count_as_unset() -> None:
     settings = _embedding_settings({"OPENAI_API_KEY": "  ", "EMBEDDING_DIMENSIONS": ""})
     assert settings.api_key is None and settings.dimensions == 1536

@@ -114,19 +114,47 @@ def test_results_are_distinct_pages_unless_chunks_are_asked_for(store) -> None:
     assert len({r.page_id for r in chunks}) < len(chunks)
 
 
-def test_vector_half_can_use_the_models_partial_hnsw_index(store) -> None:
-    conn, _ = store
-    model = docs.active_model(conn)
-    assert model is not None
+def _vector_half_plan(conn, model: tuple[str, int], qvec) -> str:
     _, params = filters_sql(SearchFilters())
-    params.update({"qvec": PROVIDER.embed(["payment latency"])[0], "candidates": 10})
+    params.update({"qvec": qvec, "candidates": 10})
     statement = vector_half(conn, model, vector_filter_sql(SearchFilters()))
     with conn.transaction():
         # The table is small enough for a scan and a sort to win; forbid them to see whether the index qualifies.
         for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
             conn.execute(f"SET LOCAL {setting} = off")
-        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + statement, params).fetchall())
+        return "\n".join(r[0] for r in conn.execute("EXPLAIN " + statement, params).fetchall())
+
+
+def test_vector_half_can_use_the_models_partial_hnsw_index(store) -> None:
+    conn, _ = store
+    model = docs.active_model(conn)
+    assert model is not None
+    plan = _vector_half_plan(conn, model, PROVIDER.embed(["payment latency"])[0])
     assert f"Index Scan using {docs.vector_index_name(model[0])}" in plan
+
+
+def test_a_model_of_3072_dimensions_gets_an_index_search_walks(store) -> None:
+    # text-embedding-3-large's size: more than a full-precision HNSW index takes (2,000), within a halfvec one.
+    conn, _ = store
+    model = ("test-3072-dims", 3072)
+    docs.register_model(conn, model[0], "local", model[1])
+    try:
+        conn.execute(
+            """INSERT INTO search_vectors (model, source, document_id, content_hash, embedding)
+               SELECT %s, 'confluence', 'p' || i, 'h' || i,
+                      (SELECT array_agg(sin(i * j)) FROM generate_series(1, 3072) j)::vector
+               FROM generate_series(1, 20) i""",
+            (model[0],),
+        )
+        assert docs.ensure_vector_index(conn, model[0], model[1])
+        qvec = [float(i % 7) for i in range(3072)]
+        assert f"Index Scan using {docs.vector_index_name(model[0])}" in _vector_half_plan(conn, model, qvec)
+        with pytest.raises(ValueError, match="1 to 4,000 dimensions, not 4001"):
+            hnsw_index_sql("idx", model[0], 4001)
+    finally:
+        docs.drop_vector_index(conn, model[0])
+        conn.execute("DELETE FROM search_vectors WHERE model = %s", (model[0],))
+        conn.execute("DELETE FROM embedding_models WHERE model = %s", (model[0],))
 
 
 def test_hnsw_build_parameters_come_from_the_environment(store) -> None:
@@ -162,7 +190,7 @@ def test_hnsw_settings_are_validated_with_the_variable_named() -> None:
         _stage_and_search({"VECTOR_EF_SEARCH": "0"})
     sql = hnsw_index_sql("idx", "it's-a-model", 1536, HnswSettings(m=24, ef_construction=100))
     assert "WITH (m = 24, ef_construction = 100)" in sql
-    assert "embedding::vector(1536)" in sql and "WHERE model = 'it''s-a-model'" in sql
+    assert "embedding::halfvec(1536)) halfvec_cosine_ops" in sql and "WHERE model = 'it''s-a-model'" in sql
 
 
 def test_ef_search_is_set_for_the_search_transaction_only(store) -> None:

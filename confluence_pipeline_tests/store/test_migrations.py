@@ -3,6 +3,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from confluence_pipeline.search.vector import vector_half
+from confluence_pipeline.store import documents as docs
+from confluence_pipeline.store.db import connect
 from confluence_pipeline.store.migrate import MIGRATIONS_DIR, MigrationError, apply_migrations, load_migrations
 
 
@@ -72,3 +75,36 @@ def test_misnamed_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "1_bad.sql").write_text("SELECT 1;")
     with pytest.raises(MigrationError, match=r"1_bad\.sql"):
         load_migrations(tmp_path)
+
+
+def test_full_precision_hnsw_indexes_are_rebuilt_on_half_precision_with_their_parameters(
+    empty_db: str, tmp_path: Path
+) -> None:
+    directory = _copy_migrations(tmp_path)
+    (directory / "0010_hnsw_halfvec.sql").unlink()
+    apply_migrations(empty_db, directory)
+    name = docs.vector_index_name("it's-a-model")
+    with connect(empty_db, autocommit=True) as conn:
+        docs.register_model(conn, "it's-a-model", "test", 3)
+        conn.execute(
+            """INSERT INTO search_vectors (model, source, document_id, content_hash, embedding)
+               SELECT 'it''s-a-model', 'confluence', 'p' || i, 'h' || i, ARRAY[1, i, 2 * i]::vector
+               FROM generate_series(1, 50) i"""
+        )
+        # What ensure_vector_index built before the migration.
+        conn.execute(
+            f"CREATE INDEX {name} ON search_vectors USING hnsw ((embedding::vector(3)) vector_cosine_ops) "
+            "WITH (m = 8, ef_construction = 40) WHERE model = 'it''s-a-model'"
+        )
+    assert apply_migrations(empty_db) == ["0010_hnsw_halfvec.sql"]
+    with connect(empty_db, autocommit=True) as conn:
+        (definition,) = conn.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", (name,)).fetchone()
+        assert "halfvec(3)) halfvec_cosine_ops" in definition and "::vector" not in definition
+        assert "m='8', ef_construction='40'" in definition and "model = 'it''s-a-model'" in definition
+        assert conn.execute("SELECT count(*) FROM search_vectors").fetchone()[0] == 50
+        statement = vector_half(conn, ("it's-a-model", 3), "true")
+        with conn.transaction():
+            for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
+                conn.execute(f"SET LOCAL {setting} = off")
+            plan = conn.execute("EXPLAIN " + statement, {"qvec": [1.0, 2.0, 3.0], "candidates": 5}).fetchall()
+        assert f"Index Scan using {name}" in "\n".join(row[0] for row in plan)
