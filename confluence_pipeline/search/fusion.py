@@ -15,22 +15,26 @@ from __future__ import annotations
 # often with full-text by accident, so agreement means more there: a larger k may suit it).
 RRF_K = 5
 
-_FUSED = """
+# Scores are sums of 1 / (k + rank), in numeric: 20 significant digits, so two equal sums may differ in the last
+# digit (1/6 against 1/12 + 1/12). Rounded to 12 decimals they compare equal, and the tie rule of fused_statement
+# decides. Unequal sums differ by at least 1 / (d1·d2·d3·d4), d = k + rank: more than 1e-11 at k = 5 and ranks up to
+# 400 (the most candidates a half returns), so rounding keeps them apart.
+_SCORE = "round(COALESCE(1.0 / (%(rrf)s + {v}), 0) + COALESCE(1.0 / (%(rrf)s + {t}), 0), 12)"
+
+_FUSED = f"""
         fused AS (
             SELECT COALESCE(vec.chunk_id, txt.chunk_id) AS chunk_id, COALESCE(vec.document_id, txt.document_id) AS doc,
-                   vec.rank AS vrank, txt.rank AS trank,
-                   COALESCE(1.0 / (%(rrf)s + vec.rank), 0) + COALESCE(1.0 / (%(rrf)s + txt.rank), 0) AS score
+                   vec.rank AS vrank, txt.rank AS trank, {_SCORE.format(v="vec.rank", t="txt.rank")} AS score
             FROM vec FULL OUTER JOIN txt ON vec.chunk_id = txt.chunk_id)"""
 
-_PAGES = """,
+_PAGES = f""",
         vpage AS (SELECT document_id, row_number() OVER (ORDER BY min(rank), document_id) AS rank
                   FROM vec GROUP BY document_id),
         tpage AS (SELECT document_id, row_number() OVER (ORDER BY min(rank), document_id) AS rank
                   FROM txt GROUP BY document_id),
         best AS (SELECT DISTINCT ON (doc) doc, chunk_id FROM fused ORDER BY doc, score DESC, chunk_id),
         ranked AS (
-            SELECT b.chunk_id, vp.rank AS vrank, tp.rank AS trank,
-                   COALESCE(1.0 / (%(rrf)s + vp.rank), 0) + COALESCE(1.0 / (%(rrf)s + tp.rank), 0) AS score
+            SELECT b.chunk_id, vp.rank AS vrank, tp.rank AS trank, {_SCORE.format(v="vp.rank", t="tp.rank")} AS score
             FROM vpage vp FULL OUTER JOIN tpage tp ON vp.document_id = tp.document_id
             JOIN best b ON b.doc = COALESCE(vp.document_id, tp.document_id))"""
 

@@ -295,3 +295,29 @@ def test_at_equal_scores_the_page_holding_the_words_goes_first(store) -> None:
         rows = conn.execute(statement, params).fetchall()
         assert [(r[0], r[7], r[8]) for r in rows] == [(high_page, None, 1), (low_page, 1, None)], collapse
         assert rows[0][6] == rows[1][6]
+
+
+def test_sums_that_are_equal_tie_exactly_and_the_page_holding_the_words_goes_first(store) -> None:
+    # 1/(5+1) from one half equals 1/(5+7) + 1/(5+7) from both; in numeric arithmetic the second sum came out a
+    # digit lower (…666 against …667) and lost the tie it should win by the rule above.
+    conn, _ = store
+    pages = conn.execute(
+        """SELECT min(chunk_id), document_id FROM chunks WHERE is_live GROUP BY document_id
+           ORDER BY min(chunk_id) LIMIT 13"""
+    ).fetchall()
+    first_in_vectors, both = pages[0], pages[6]
+    vec = pages[:7]  # ranks 1..7, the shared page seventh
+    txt = [*pages[7:], both]  # six pages only the text half has, then the shared page, seventh too
+
+    def half(rows: list[tuple[str, str]]) -> str:
+        values = ", ".join(f"('{chunk}', '{page}', {rank})" for rank, (chunk, page) in enumerate(rows, start=1))
+        return f"SELECT chunk_id, document_id, rank::bigint FROM (VALUES {values}) h(chunk_id, document_id, rank)"
+
+    for collapse in (True, False):
+        rows = conn.execute(
+            fused_statement(half(vec), half(txt), collapse_pages=collapse), {"rrf": 5, "k": 20}
+        ).fetchall()
+        order = [r[0] for r in rows]
+        score = {r[0]: r[6] for r in rows}
+        assert score[both[1]] == score[first_in_vectors[1]], collapse
+        assert order.index(both[1]) < order.index(first_in_vectors[1]), collapse
