@@ -10,8 +10,9 @@ On a fresh database of the pipeline's PostgreSQL server (the embedded one unless
 3. Load: chunks through :func:`~confluence_pipeline.store.documents.stage_chunks` (COPY) and vectors through
    :func:`~confluence_pipeline.store.documents.save_embeddings` (binary COPY), with the model's HNSW index dropped,
    as the embedding stage does for bulk loads; then the chunk sets go live. Embedding time is not counted.
-4. HNSW build: the model's index over the loaded rows, with ``maintenance_work_mem`` = 1GB so that the graph of
-   100k × 1,536 floats (~800 MB) is built in memory; with less, pgvector spills and builds several times slower.
+4. HNSW build: the model's index over the loaded rows, as the pipeline builds it
+   (:func:`~confluence_pipeline.store.documents.ensure_vector_index`), with ``maintenance_work_mem`` sized to the
+   graph (:func:`~confluence_pipeline.store.hnsw.build_memory_mb`: 452 MB at 100k × 1,536 dims).
 5. Search: :func:`~confluence_pipeline.search.search` in process (query embedding included), k=10, for natural
    queries from the corpus (Korean and English, half of them naming a page's error or policy code) in each mode, and
    hybrid with a space filter, after one untimed pass. Recall of the HNSW half is measured against an exact scan
@@ -48,9 +49,8 @@ from confluence_pipeline.search.hybrid import MIN_CANDIDATES
 from confluence_pipeline.search.vector import FILTERED_SCAN_TUPLES, set_scan, vector_half
 from confluence_pipeline.store import documents as docs
 from confluence_pipeline.store.db import connect
-from confluence_pipeline.store.hnsw import HnswSettings, hnsw_index_sql, indexed_distance
+from confluence_pipeline.store.hnsw import HnswSettings, indexed_distance
 
-MAINTENANCE_WORK_MEM = "1GB"
 _DOCS_PER_BATCH = 400
 _WARMUP = 20
 
@@ -91,6 +91,7 @@ class BenchReport:
     vector_copy_seconds: float = 0.0
     live_seconds: float = 0.0
     build_seconds: float = 0.0
+    build_memory_mb: int = 0
     index_mb: float = 0.0
     shared_buffers: str = ""
     hnsw: HnswSettings = field(default_factory=HnswSettings)
@@ -293,12 +294,12 @@ def run(url: str, settings: BenchSettings, log: Callable[[str], None] = print) -
         log(f"building the HNSW index (m={report.hnsw.m}, ef_construction={report.hnsw.ef_construction}) …")
         index = docs.vector_index_name(model)
 
-        def build() -> None:
-            with conn.transaction():
-                conn.execute(f"SET LOCAL maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'")
-                conn.execute(hnsw_index_sql(index, model, settings.dimensions, report.hnsw))
-
-        report.build_seconds, _ = _timed(build)
+        report.build_memory_mb = docs.vector_index_build_memory(conn, model, settings.dimensions, report.hnsw)
+        report.build_seconds, built = _timed(
+            lambda: docs.ensure_vector_index(conn, model, settings.dimensions, report.hnsw)
+        )
+        if not built:
+            raise RuntimeError(f"the index {index} existed before the build: the build time would mean nothing")
         report.index_mb = conn.execute("SELECT pg_relation_size(%s::regclass) / 1048576.0", (index,)).fetchone()[0]
 
         queries = _queries(corpus, documents, settings.queries + _WARMUP, settings.seed + 1)
@@ -471,7 +472,7 @@ def print_report(report: BenchReport, settings: BenchSettings, *, explain: bool 
           f"vectors alone {report.copy_rows_per_s:,.0f} rows/s; "
           f"embedding {report.embed_seconds:.1f} s not counted)")  # fmt: skip
     print(f"HNSW build:           {report.build_seconds:.1f} s (m={hnsw.m}, ef_construction={hnsw.ef_construction}, "
-          f"maintenance_work_mem={MAINTENANCE_WORK_MEM}; index {report.index_mb:,.0f} MB)")  # fmt: skip
+          f"maintenance_work_mem={report.build_memory_mb} MB; index {report.index_mb:,.0f} MB)")  # fmt: skip
     print(f"search, in process, k=10, {settings.queries} queries per mode (ef_search={report.search.ef_search}, "
           f"shared_buffers={report.shared_buffers}):")  # fmt: skip
     for label, (p50, p95, mean) in report.latency_ms.items():

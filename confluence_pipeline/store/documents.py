@@ -21,7 +21,7 @@ from confluence_pipeline.convert.chunking import Chunk
 from confluence_pipeline.convert.reader import READER_TEXT_VERSION
 from confluence_pipeline.store.db import analyze_after_load
 from confluence_pipeline.store.fts import fts_document
-from confluence_pipeline.store.hnsw import HnswSettings, hnsw_index_sql
+from confluence_pipeline.store.hnsw import HnswSettings, build_memory_mb, hnsw_index_sql
 from confluence_pipeline.store.references import STALE_DEPENDENCIES
 
 SOURCE = "confluence"
@@ -158,8 +158,9 @@ def stage_chunks(
     conn.execute(
         """CREATE TEMP TABLE IF NOT EXISTS chunk_load (
                chunk_id text, document_id text, source_hash text, chunk_index integer, section_title text,
-               text text, token_count integer, content_hash text, fts text) ON COMMIT DELETE ROWS"""
-    )
+               text text, token_count integer, content_hash text, fts text)
+           WITH (toast_tuple_target = 8160) ON COMMIT DELETE ROWS"""
+    )  # rows whole, as in chunks (migration 0011): a value compressed here would stay compressed there
     count = 0
     with conn.cursor().copy(
         "COPY chunk_load (chunk_id, document_id, source_hash, chunk_index, section_title, text, token_count, "
@@ -410,14 +411,19 @@ def ensure_vector_index(
     if conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()[0] is not None:
         return False
     with conn.transaction():
-        # A bulk build is much faster when the graph fits in memory (~800 MB at 100k × 1,536 dims): at least 1 GB,
-        # more when the server is configured with more (the embedded one is sized to the machine).
-        conn.execute(
-            "SELECT set_config('maintenance_work_mem', '1GB', true) "
-            "WHERE pg_size_bytes(current_setting('maintenance_work_mem')) < pg_size_bytes('1GB')"
-        )
+        memory = vector_index_build_memory(conn, model, dimensions, hnsw)
+        conn.execute("SELECT set_config('maintenance_work_mem', %s, true)", (f"{memory}MB",))
         conn.execute(hnsw_index_sql(name, model, dimensions, hnsw))
     return True
+
+
+def vector_index_build_memory(
+    conn: psycopg.Connection, model: str, dimensions: int, hnsw: HnswSettings | None = None
+) -> int:
+    """``maintenance_work_mem`` (MB) a build of the model's index gets: what its graph needs (see build_memory_mb)."""
+    configured = conn.execute("SELECT pg_size_bytes(current_setting('maintenance_work_mem'))").fetchone()[0]
+    rows = count_search_vectors(conn, model)
+    return build_memory_mb(rows, dimensions, (hnsw or HnswSettings()).m, configured // 1048576)
 
 
 def _bulk_load_lock(model: str) -> str:

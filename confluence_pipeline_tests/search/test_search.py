@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 
 from confluence_pipeline.defs.resources import SettingError, configured_resources
@@ -12,8 +13,9 @@ from confluence_pipeline.search.fusion import fused_statement
 from confluence_pipeline.search.vector import vector_half
 from confluence_pipeline.stages import StageSettings
 from confluence_pipeline.store import documents as docs
+from confluence_pipeline.store import hnsw
 from confluence_pipeline.store.db import connect
-from confluence_pipeline.store.hnsw import HnswSettings, hnsw_index_sql
+from confluence_pipeline.store.hnsw import HnswSettings, build_memory_mb, hnsw_index_sql
 
 PROVIDER = LocalEmbedder(log_selection=False)
 
@@ -171,6 +173,54 @@ def test_hnsw_build_parameters_come_from_the_environment(store) -> None:
         assert sorted(options) == ["ef_construction=40", "m=8"]
     finally:
         docs.drop_vector_index(conn, model)
+        conn.execute("DELETE FROM embedding_models WHERE model = %s", (model,))
+
+
+def test_a_build_gets_the_memory_its_graph_needs_within_bounds() -> None:
+    # Graph sizes measured on pgvector 0.8 (the 'no longer fits' notice): 61 MB for 43,389 vectors of 384 dims,
+    # 93 MB for 25,700 of 1,536 dims, at m = 16. The estimate covers both, with room, and far below the 2 GB a
+    # machine-sized server would otherwise reserve.
+    assert 61 < build_memory_mb(43_389, 384, 16, 2048) < 2 * 61
+    assert 93 < build_memory_mb(25_700, 1536, 16, 2048) < 2 * 93
+    assert build_memory_mb(10, 384, 16, 2048) == hnsw.BUILD_MEMORY_MIN_MB
+    # Beyond the bound, as much as the server's setting or 1 GB, whichever is larger: the rest spills, as before.
+    assert build_memory_mb(10_000_000, 1536, 16, 2048) == 2048
+    assert build_memory_mb(10_000_000, 1536, 16, 256) == hnsw.BUILD_MEMORY_MAX_MB
+    assert build_memory_mb(100_000, 384, 48, 2048) > build_memory_mb(100_000, 384, 16, 2048)
+
+
+def test_an_index_build_sized_to_its_graph_does_not_spill(store, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Without the floor, the estimate alone sets maintenance_work_mem: a graph that outgrew it would make pgvector
+    # say so and go on building on disk, several times slower.
+    conn, _ = store
+    model = "test-build-memory-384"
+    notices: list[str] = []
+
+    def keep(diagnostic: psycopg.errors.Diagnostic) -> None:
+        notices.append(diagnostic.message_primary or "")
+
+    conn.add_notice_handler(keep)
+    docs.register_model(conn, model, "local", 384)
+    try:
+        conn.execute(
+            """INSERT INTO search_vectors (model, source, document_id, content_hash, embedding)
+               SELECT %s, 'confluence', 'p' || i, 'h' || i,
+                      (SELECT array_agg(sin(i * j + j * j)) FROM generate_series(1, 384) j)::vector
+               FROM generate_series(1, 3000) i""",
+            (model,),
+        )
+        monkeypatch.setattr(hnsw, "BUILD_MEMORY_MIN_MB", 1)
+        assert docs.ensure_vector_index(conn, model, 384)
+        assert not [n for n in notices if "no longer fits" in n]
+        # The same build with a third less memory than estimated does spill: the check above can fail.
+        docs.drop_vector_index(conn, model)
+        monkeypatch.setattr(hnsw, "_GRAPH_HEADROOM", 0.6)
+        assert docs.ensure_vector_index(conn, model, 384)
+        assert [n for n in notices if "no longer fits" in n]
+    finally:
+        conn.remove_notice_handler(keep)
+        docs.drop_vector_index(conn, model)
+        conn.execute("DELETE FROM search_vectors WHERE model = %s", (model,))
         conn.execute("DELETE FROM embedding_models WHERE model = %s", (model,))
 
 

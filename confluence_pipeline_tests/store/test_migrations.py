@@ -3,6 +3,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from confluence_pipeline.convert.chunking import Chunk
 from confluence_pipeline.search.vector import vector_half
 from confluence_pipeline.store import documents as docs
 from confluence_pipeline.store.db import connect
@@ -108,3 +109,26 @@ def test_full_precision_hnsw_indexes_are_rebuilt_on_half_precision_with_their_pa
                 conn.execute(f"SET LOCAL {setting} = off")
             plan = conn.execute("EXPLAIN " + statement, {"qvec": [1.0, 2.0, 3.0], "candidates": 5}).fetchall()
         assert f"Index Scan using {name}" in "\n".join(row[0] for row in plan)
+
+
+def test_a_chunk_row_of_a_few_kilobytes_stays_whole_and_uncompressed(empty_db: str) -> None:
+    apply_migrations(empty_db)
+    # A real-size chunk: about 1.8 KB of text and a 2.6 KB tsvector, over the default 2 KB target.
+    text = "Title\n\n" + " ".join(f"word{i % 40} step{i}" for i in range(130))
+    chunk = Chunk(index=0, section_title="Title", text=text, token_count=400, content_hash="h")
+
+    def stored(conn: psycopg.Connection, table: str) -> tuple[str | None, str | None, int]:
+        """The text's and tsvector's compression, and how many values of the table live in its TOAST table."""
+        row = conn.execute(f"SELECT pg_column_compression(text), pg_column_compression(tsv) FROM {table}").fetchone()
+        toast = conn.execute("SELECT reltoastrelid::regclass::text FROM pg_class WHERE oid = %s::regclass", (table,))
+        return row[0], row[1], conn.execute(f"SELECT count(*) FROM {toast.fetchone()[0]}").fetchone()[0]
+
+    with connect(empty_db, autocommit=True) as conn:
+        with conn.transaction():
+            docs.stage_chunks(conn, [("page-1", "source-hash", [chunk])])
+        assert stored(conn, "chunks") == (None, None, 0)
+        assert conn.execute("SELECT text FROM chunks").fetchone()[0] == text
+        # Under the default target, the same row would have sent its tsvector to the TOAST table.
+        conn.execute("CREATE TEMP TABLE default_target AS SELECT * FROM chunks WITH NO DATA")
+        conn.execute("INSERT INTO default_target SELECT * FROM chunks")
+        assert stored(conn, "default_target")[2] > 0
