@@ -27,7 +27,16 @@ from typing import Any
 
 import psycopg
 
-from benchmarks.harness import PeakMemory, Sandbox, fresh_database, run_worker, sandbox_env, start_sandbox
+from benchmarks.harness import (
+    PeakMemory,
+    Sandbox,
+    fresh_database,
+    machine_busy_seconds,
+    run_worker,
+    sandbox_env,
+    server_cpu_seconds,
+    start_sandbox,
+)
 from confluence_pipeline.cli.common import local_database
 
 PHASES = ("sync", "markdown", "chunks", "embeddings")
@@ -106,13 +115,20 @@ def _space_keys(db_url: str) -> list[str]:
         return [row[0] for row in conn.execute("SELECT space_key FROM spaces ORDER BY space_key")]
 
 
-def _measured(sandbox: Sandbox, module: str, args: list[str], env: dict[str, str]) -> dict[str, Any]:
-    """Run a worker with fresh request counters; add wall time (process start included), requests, sandbox CPU."""
+def _measured(sandbox: Sandbox, module: str, args: list[str], env: dict[str, str], server_url: str) -> dict[str, Any]:
+    """Run a worker with fresh request counters; add wall time (process start included), requests, and CPU.
+
+    CPU is counted three ways: the sandbox's, the database server's (``server_url``) and the whole machine's.
+    """
     sandbox.reset_stats()
     cpu = sandbox.cpu_seconds()
+    server = server_cpu_seconds(server_url)
+    busy = machine_busy_seconds()
     started = time.monotonic()
     result = run_worker(module, args, env)
     result["wall_seconds"] = time.monotonic() - started
+    result["machine_cpu_seconds"] = machine_busy_seconds() - busy
+    result["server_cpu_seconds"] = server_cpu_seconds(server_url) - server
     stats = sandbox.admin("/stats")
     result["confluence_requests"] = stats["total"]
     result["requests_by_endpoint"] = stats["by_endpoint"]
@@ -143,17 +159,20 @@ def bench_size(
     try:
         with fresh_database(urls.app, "bench_e2e") as db, tempfile.TemporaryDirectory(prefix="bench-dagster-") as home:
             dagster_env = {**env, "DATABASE_URL": db, "DAGSTER_HOME": home}
-            report["e2e"] = _measured(sandbox, "benchmarks.through_dagster", [], dagster_env)
+            report["e2e"] = _measured(sandbox, "benchmarks.through_dagster", [], dagster_env, urls.app)
             report["corpus"] = _corpus_figures(db)
             report["spaces"] = _space_keys(db)
-            report["e2e_idle"] = _measured(sandbox, "benchmarks.through_dagster", [], dagster_env)
+            report["e2e_idle"] = _measured(sandbox, "benchmarks.through_dagster", [], dagster_env, urls.app)
         with fresh_database(urls.app, "bench_inproc") as db:
-            report["in_process"] = _measured(sandbox, "benchmarks.full_sync", [db], env)
-            report["idle"] = _measured(sandbox, "benchmarks.full_sync", [db], env)
+            report["in_process"] = _measured(sandbox, "benchmarks.full_sync", [db], env, urls.app)
+            report["idle"] = _measured(sandbox, "benchmarks.full_sync", [db], env, urls.app)
             edited = _edit_one_percent(sandbox, db)
-            report["one_percent"] = {**_measured(sandbox, "benchmarks.full_sync", [db], env), "edited": edited}
+            report["one_percent"] = {
+                **_measured(sandbox, "benchmarks.full_sync", [db], env, urls.app),
+                "edited": edited,
+            }
         if baseline:
-            report["baseline"] = _measured(sandbox, "benchmarks.baseline", [",".join(report["spaces"])], env)
+            report["baseline"] = _measured(sandbox, "benchmarks.baseline", [",".join(report["spaces"])], env, urls.app)
     finally:
         sandbox.stop()
     return report
@@ -204,6 +223,13 @@ def print_size(report: dict[str, Any]) -> None:
           f"({full['seconds']:.1f} s of pipeline work = {_rate(pages, full['seconds']):.1f} pages/s)  "
           f"{full['confluence_requests']} requests  peak RSS {full['peak_rss_mb']} MB")  # fmt: skip
     print("  phases:             " + ", ".join(f"{k} {v:.1f} s" for k, v in full["phases"].items()))
+    # CPU a page, to hold against what a rate allows with every core busy: cores × 1000 / rate (10 ms at 200 pages/s
+    # on 2 cores).
+    for label, run, storage in (("end to end", e2e, ", Dagster's storage included"), ("in process", full, "")):
+        cpu, server = run["machine_cpu_seconds"], run["server_cpu_seconds"]
+        print(f"  CPU, {label + ':':<14}{cpu:.1f} core-s = {1000 * cpu / max(1, pages):.1f} ms a page, of which "
+              f"PostgreSQL {server:.1f} ({1000 * server / max(1, pages):.1f} ms{storage}); "
+              f"{cpu / max(run['wall_seconds'], 1e-9):.2f} of {os.cpu_count()} cores busy on average")  # fmt: skip
     print(f"  sandbox CPU:        {full['sandbox_cpu_seconds']:.1f} s serving the in-process sync "
           f"({e2e['sandbox_cpu_seconds']:.1f} s for the Dagster one), on the same cores")  # fmt: skip
     if base is None:

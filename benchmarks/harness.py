@@ -106,6 +106,35 @@ class Sandbox:
         self.process.wait(timeout=30)
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy since boot, over all cores (idle and I/O wait left out).
+
+    The difference over a run is what the run cost in CPU, whichever process spent it: the pipeline, its workers,
+    Dagster's run processes, PostgreSQL and the sandbox. Anything else running on the machine counts too.
+    """
+    times = psutil.cpu_times()
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+
+
+def server_cpu_seconds(db_url: str) -> float:
+    """CPU seconds the PostgreSQL server of ``db_url`` has used so far: the postmaster and every process it started.
+
+    Processes that ended (backends of closed connections, parallel workers, autovacuum) count through the
+    postmaster's reaped-children times.
+    """
+    with psycopg.connect(db_url) as conn:
+        pid = conn.execute("SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'").fetchone()[0]
+    postmaster = psutil.Process(pid).parent()
+    total = 0.0
+    for proc in [postmaster, *postmaster.children()]:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system + times.children_user + times.children_system
+        except psutil.Error:
+            continue
+    return total
+
+
 def free_port() -> int:
     """A TCP port free on the loopback interface right now."""
     with socket.socket() as sock:

@@ -21,27 +21,8 @@ import sys
 import time
 from typing import Any
 
-import psutil
-
-from benchmarks.harness import fresh_database, sandbox_env, start_sandbox
+from benchmarks.harness import fresh_database, sandbox_env, server_cpu_seconds, start_sandbox
 from confluence_pipeline.cli.common import local_database
-
-
-def _server_cpu(db_url: str) -> float:
-    """CPU seconds used so far by the PostgreSQL server's processes (the postmaster and its children)."""
-    import psycopg
-
-    with psycopg.connect(db_url) as conn:
-        pid = conn.execute("SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'").fetchone()[0]
-    postmaster = psutil.Process(pid).parent()
-    total = 0.0
-    for proc in [postmaster, *postmaster.children()]:
-        try:
-            times = proc.cpu_times()
-            total += times.user + times.system + times.children_user + times.children_system
-        except psutil.Error:
-            continue
-    return total
 
 
 def profile(pages: int, seed: int, top: int) -> None:
@@ -79,12 +60,12 @@ def profile(pages: int, seed: int, top: int) -> None:
                         page_store.upsert_space(conn, space)
                 for space in spaces:
                     for name, stage in stages.items():
-                        before = (time.process_time(), _server_cpu(db), sandbox.cpu_seconds())
+                        before = (time.process_time(), server_cpu_seconds(db), sandbox.cpu_seconds())
                         profiler.enable()
                         stage(conn, space.key)
                         profiler.disable()
                         cpu[name] += time.process_time() - before[0]
-                        server[name] += _server_cpu(db) - before[1]
+                        server[name] += server_cpu_seconds(db) - before[1]
                         sandbox_cpu[name] += sandbox.cpu_seconds() - before[2]
                 stored = conn.execute("SELECT count(*) FROM pages WHERE status = 'current'").fetchone()[0]
             wall = time.monotonic() - wall
