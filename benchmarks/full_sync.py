@@ -239,6 +239,10 @@ def print_size(report: dict[str, Any]) -> None:
         print(f"baseline (peer):      {base['wall_seconds']:.1f} s = {base_rate:.1f} pages/s (atlassian-python-api "
               f"get_all_pages_from_space, 50 a request, + markdownify, nothing stored)  {base['confluence_requests']} "
               f"requests  peak RSS {base['peak_rss_mb']} MB")  # fmt: skip
+        base_cpu = base["machine_cpu_seconds"]
+        print(f"  CPU, baseline:     {base_cpu:.1f} core-s = {1000 * base_cpu / max(1, base['pages']):.1f} ms a page "
+              f"(fetch and convert only); {base_cpu / max(base['wall_seconds'], 1e-9):.2f} of {os.cpu_count()} "
+              f"cores busy on average")  # fmt: skip
         print(f"ratio:                {_rate(e2e_rate, base_rate):.2f}× the baseline end to end through Dagster, "
               f"{_rate(_rate(pages, full['wall_seconds']), base_rate):.2f}× in process")  # fmt: skip
     spaces = max(1, corpus["spaces"])
