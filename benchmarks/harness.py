@@ -107,13 +107,14 @@ class Sandbox:
 
 
 def machine_busy_seconds() -> float:
-    """CPU seconds the whole machine has spent busy since boot, over all cores (idle and I/O wait left out).
+    """CPU seconds the whole machine has spent busy since boot, over all cores (idle, I/O wait and steal left out).
 
     The difference over a run is what the run cost in CPU, whichever process spent it: the pipeline, its workers,
     Dagster's run processes, PostgreSQL and the sandbox. Anything else running on the machine counts too.
     """
     times = psutil.cpu_times()
-    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+    # Linux counts guest time inside user time already, and steal is time the hypervisor gave to someone else.
+    return sum(getattr(times, field, 0.0) for field in ("user", "nice", "system", "irq", "softirq"))
 
 
 def server_cpu_seconds(db_url: str) -> float:
