@@ -1,13 +1,17 @@
 """Where a full sync's CPU goes: the in-process pipeline under cProfile, plus the database server's and sandbox's CPU.
 
-``python -m benchmarks.profile_sync [--pages N] [--top K]`` serves a real-size corpus from a sandbox process (no rate
-limit: the profile is about CPU), syncs it into a fresh database with the stage functions in this process only
-(``PIPELINE_WORKERS=1``, so that the profiler sees the conversion and chunking too), and prints:
+``python -m benchmarks.profile_sync [--pages N] [--top K] [--no-functions]`` serves a real-size corpus from a
+sandbox process (no rate limit: the profile is about CPU), syncs it into a fresh database with the stage functions in
+this process only (``PIPELINE_WORKERS=1``, so that the profiler sees the conversion and chunking too), and prints:
 
-* the CPU seconds of each stage in this process, and of the PostgreSQL server and the sandbox meanwhile;
+* the CPU seconds of each stage in this process, and of the PostgreSQL server and the sandbox meanwhile, then of
+  the HNSW build, done once after the last space as ``materialize --all`` does;
 * the functions with the most CPU time (cProfile with a CPU clock, so a busy machine does not inflate them).
 
-CPU time, not wall time, is the figure to compare on a shared machine.
+CPU time, not wall time, is the figure to compare on a shared machine. cProfile slows Python code several times over
+but not native code (tiktoken's encoder, lxml, numpy), so under it the table overstates the pipeline's share and the
+function list understates native calls: ``--no-functions`` runs without it, for the table alone. A sampling profiler
+(py-spy with ``--subprocesses``) gives the truer split of a run with worker processes.
 """
 
 from __future__ import annotations
@@ -25,8 +29,8 @@ from benchmarks.harness import fresh_database, sandbox_env, server_cpu_seconds, 
 from confluence_pipeline.cli.common import local_database
 
 
-def profile(pages: int, seed: int, top: int) -> None:
-    """Sync a real-size corpus of ``pages`` pages under cProfile and print where the CPU went."""
+def profile(pages: int, seed: int, top: int, *, functions: bool = True) -> None:
+    """Sync a real-size corpus of ``pages`` pages and print where the CPU went (under cProfile with ``functions``)."""
     urls = local_database()
     sandbox = start_sandbox(pages, seed, profile="real")
     os.environ.update(sandbox_env({}, sandbox, PIPELINE_WORKERS="1", CONFLUENCE_RATE_LIMIT_RPS="100000"))
@@ -37,6 +41,7 @@ def profile(pages: int, seed: int, top: int) -> None:
             from confluence_pipeline.stages import chunk_space, convert_space, embed_space
             from confluence_pipeline.store import pages as page_store
             from confluence_pipeline.store.db import connect
+            from confluence_pipeline.store.documents import one_index_build
 
             resources = configured_resources(os.environ)
             settings = resources.pipeline.settings(resources.confluence.settings())
@@ -48,38 +53,47 @@ def profile(pages: int, seed: int, top: int) -> None:
                 "chunks": lambda conn, key: chunk_space(conn, key, settings),
                 "embeddings": lambda conn, key: embed_space(conn, key, [provider], settings),
             }
-            cpu = dict.fromkeys(stages, 0.0)
-            server = dict.fromkeys(stages, 0.0)
-            sandbox_cpu = dict.fromkeys(stages, 0.0)
+            rows = [*stages, "vector index"]
+            cpu = dict.fromkeys(rows, 0.0)
+            server = dict.fromkeys(rows, 0.0)
+            sandbox_cpu = dict.fromkeys(rows, 0.0)
             profiler = cProfile.Profile(time.process_time)
             wall = time.monotonic()
-            with connect(db, autocommit=True) as conn:
+            with connect(db, autocommit=True) as conn, connect(db, autocommit=True) as index_conn:
                 spaces = discover_spaces(client)
                 with conn.transaction():
                     for space in spaces:
                         page_store.upsert_space(conn, space)
-                for space in spaces:
-                    for name, stage in stages.items():
-                        before = (time.process_time(), server_cpu_seconds(db), sandbox.cpu_seconds())
-                        profiler.enable()
-                        stage(conn, space.key)
-                        profiler.disable()
-                        cpu[name] += time.process_time() - before[0]
-                        server[name] += server_cpu_seconds(db) - before[1]
-                        sandbox_cpu[name] += sandbox.cpu_seconds() - before[2]
+                # As `materialize --all` does: the spaces' large loads leave the HNSW index to one build after the last.
+                with one_index_build(index_conn, provider.model, provider.dimensions, settings.hnsw):
+                    for space in spaces:
+                        for name, stage in stages.items():
+                            before = (time.process_time(), server_cpu_seconds(db), sandbox.cpu_seconds())
+                            if functions:
+                                profiler.enable()
+                            stage(conn, space.key)
+                            if functions:
+                                profiler.disable()
+                            cpu[name] += time.process_time() - before[0]
+                            server[name] += server_cpu_seconds(db) - before[1]
+                            sandbox_cpu[name] += sandbox.cpu_seconds() - before[2]
+                    index_started = server_cpu_seconds(db)
+                server["vector index"] = server_cpu_seconds(db) - index_started
                 stored = conn.execute("SELECT count(*) FROM pages WHERE status = 'current'").fetchone()[0]
             wall = time.monotonic() - wall
     finally:
         sandbox.stop()
     print(f"\n== CPU of a full sync of {stored:,} real-size pages, one process (wall {wall:.1f} s) ==")
     print(f"{'stage':<12}{'pipeline':>10}{'postgres':>10}{'sandbox':>10}{'ms/page':>10}")
-    for name in stages:
+    for name in rows:
         total = cpu[name] + server[name] + sandbox_cpu[name]
         print(f"{name:<12}{cpu[name]:>9.1f}s{server[name]:>9.1f}s{sandbox_cpu[name]:>9.1f}s"
               f"{1000 * total / max(1, stored):>10.1f}")  # fmt: skip
     total = sum(cpu.values()) + sum(server.values()) + sum(sandbox_cpu.values())
     print(f"{'all':<12}{sum(cpu.values()):>9.1f}s{sum(server.values()):>9.1f}s{sum(sandbox_cpu.values()):>9.1f}s"
           f"{1000 * total / max(1, stored):>10.1f}")  # fmt: skip
+    if not functions:
+        return
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
     print("\nfunctions by own CPU time (cProfile, process_time):")
@@ -93,8 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pages", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument(
+        "--no-functions", action="store_true", help="no cProfile: the CPU table alone, without the profiler's overhead"
+    )
     args = parser.parse_args(argv)
-    profile(args.pages, args.seed, args.top)
+    profile(args.pages, args.seed, args.top, functions=not args.no_functions)
     return 0
 
 
