@@ -128,7 +128,8 @@ def _measured(sandbox: Sandbox, module: str, args: list[str], env: dict[str, str
     result = run_worker(module, args, env)
     result["wall_seconds"] = time.monotonic() - started
     result["machine_cpu_seconds"] = machine_busy_seconds() - busy
-    result["server_cpu_seconds"] = server_cpu_seconds(server_url) - server
+    after = server_cpu_seconds(server_url)
+    result["server_cpu_seconds"] = after - server if server is not None and after is not None else None
     stats = sandbox.admin("/stats")
     result["confluence_requests"] = stats["total"]
     result["requests_by_endpoint"] = stats["by_endpoint"]
@@ -227,8 +228,13 @@ def print_size(report: dict[str, Any]) -> None:
     # on 2 cores).
     for label, run, storage in (("end to end", e2e, ", Dagster's storage included"), ("in process", full, "")):
         cpu, server = run["machine_cpu_seconds"], run["server_cpu_seconds"]
+        share = (
+            f"PostgreSQL {server:.1f} ({1000 * server / max(1, pages):.1f} ms{storage})"
+            if server is not None
+            else "PostgreSQL not measured (its processes cannot be read from this machine)"
+        )
         print(f"  CPU, {label + ':':<14}{cpu:.1f} core-s = {1000 * cpu / max(1, pages):.1f} ms a page, of which "
-              f"PostgreSQL {server:.1f} ({1000 * server / max(1, pages):.1f} ms{storage}); "
+              f"{share}; "
               f"{cpu / max(run['wall_seconds'], 1e-9):.2f} of {os.cpu_count()} cores busy on average")  # fmt: skip
     print(f"  sandbox CPU:        {full['sandbox_cpu_seconds']:.1f} s serving the in-process sync "
           f"({e2e['sandbox_cpu_seconds']:.1f} s for the Dagster one), on the same cores")  # fmt: skip

@@ -117,15 +117,27 @@ def machine_busy_seconds() -> float:
     return sum(getattr(times, field, 0.0) for field in ("user", "nice", "system", "irq", "softirq"))
 
 
-def server_cpu_seconds(db_url: str) -> float:
+def server_cpu_seconds(db_url: str) -> float | None:
     """CPU seconds the PostgreSQL server of ``db_url`` has used so far: the postmaster and every process it started.
 
     Processes that ended (backends of closed connections, parallel workers, autovacuum) count through the
     postmaster's reaped-children times.
+
+    Returns:
+        The seconds, or None when the server's processes cannot be read here: it runs on another host or in a
+        container (the process ids it reports are not this machine's), or under a user whose processes are hidden.
     """
     with psycopg.connect(db_url) as conn:
         pid = conn.execute("SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'").fetchone()[0]
-    postmaster = psutil.Process(pid).parent()
+    try:
+        checkpointer = psutil.Process(pid)
+        if "checkpointer" not in " ".join(checkpointer.cmdline()):
+            return None
+        postmaster = checkpointer.parent()
+    except psutil.Error:
+        return None
+    if postmaster is None:
+        return None
     total = 0.0
     for proc in [postmaster, *postmaster.children()]:
         try:

@@ -29,6 +29,16 @@ from benchmarks.harness import fresh_database, sandbox_env, server_cpu_seconds, 
 from confluence_pipeline.cli.common import local_database
 
 
+def _server_seconds(db_url: str) -> float:
+    seconds = server_cpu_seconds(db_url)
+    if seconds is None:
+        raise SystemExit(
+            "profile_sync reads the database server's processes, and this server's cannot be read from this machine: "
+            "unset DATABASE_URL to profile against the embedded server"
+        )
+    return seconds
+
+
 def profile(pages: int, seed: int, top: int, *, functions: bool = True) -> None:
     """Sync a real-size corpus of ``pages`` pages and print where the CPU went (under cProfile with ``functions``)."""
     urls = local_database()
@@ -68,17 +78,17 @@ def profile(pages: int, seed: int, top: int, *, functions: bool = True) -> None:
                 with one_index_build(index_conn, provider.model, provider.dimensions, settings.hnsw):
                     for space in spaces:
                         for name, stage in stages.items():
-                            before = (time.process_time(), server_cpu_seconds(db), sandbox.cpu_seconds())
+                            before = (time.process_time(), _server_seconds(db), sandbox.cpu_seconds())
                             if functions:
                                 profiler.enable()
                             stage(conn, space.key)
                             if functions:
                                 profiler.disable()
                             cpu[name] += time.process_time() - before[0]
-                            server[name] += server_cpu_seconds(db) - before[1]
+                            server[name] += _server_seconds(db) - before[1]
                             sandbox_cpu[name] += sandbox.cpu_seconds() - before[2]
-                    index_started = server_cpu_seconds(db)
-                server["vector index"] = server_cpu_seconds(db) - index_started
+                    index_started = _server_seconds(db)
+                server["vector index"] = _server_seconds(db) - index_started
                 stored = conn.execute("SELECT count(*) FROM pages WHERE status = 'current'").fetchone()[0]
             wall = time.monotonic() - wall
     finally:

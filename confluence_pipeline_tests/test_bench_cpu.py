@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import time
 
+import psutil
 import psycopg
+import pytest
 
+from benchmarks import harness
 from benchmarks.harness import machine_busy_seconds, server_cpu_seconds
 
 
@@ -31,3 +35,10 @@ def test_server_time_counts_a_backend_that_has_ended(db_url: str) -> None:
                 break
             time.sleep(0.05)
     assert server_cpu_seconds(db_url) - before >= 0.1
+
+
+def test_server_time_is_not_read_from_an_unrelated_local_process(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A server in a container or on another host reports process ids of its own; here the id names another process.
+    real = psutil.Process
+    monkeypatch.setattr(harness.psutil, "Process", lambda pid: real(os.getpid()))
+    assert server_cpu_seconds(db_url) is None
