@@ -36,11 +36,14 @@ DEFAULT_EF_SEARCH = 40
 # dimensions, where the vector is read from TOAST).
 EXACT_MAX_CHUNKS = 300
 # Most HNSW index tuples an iterative scan reads for a filtered search (pgvector's default: 20,000). At ~5 µs a tuple
-# (the filter is tested on the search_vectors row itself) this bounds a filtered vector half's worst case. At 100k
-# chunks (100 queries a filter kind, one index): recall@10 space/label/subtree 0.568/0.624/0.549 at 2,000,
-# 0.568/0.623/0.546 at 1,500, 0.558/0.615/0.520 at 1,200, 0.552/0.614/0.520 at 1,000 (unfiltered 0.530); 1,500 took
-# 1-2 ms off the vector half's p95 against 2,000 in each of three interleaved rounds, for the same recall.
-FILTERED_SCAN_TUPLES = 1500
+# (the filter is tested on the search_vectors row itself) this bounds a filtered vector half's worst case: a query
+# whose neighbourhood lies in other spaces ("what does <code> mean") reads all of them. At 100k chunks (100 queries
+# a filter kind, one index, each bound in turn on every query): recall@10 space/label/subtree 0.524/0.661/0.543 at
+# 1,500 and 0.507/0.643/0.509 at 1,000 (unfiltered 0.475); the vector half's p95 11.4/13.3/12.8 ms at 1,500 and
+# 8.8/9.8/9.6 at 1,000, hybrid search's 19.9/20.2/20.2 and 17.3/17.8/20.1 (200 queries, alternating). On another
+# build, 0.505/0.606/0.500 at 1,000 against 0.498 unfiltered; below 1,000 the space filter fell to the unfiltered
+# recall (0.477 at 600).
+FILTERED_SCAN_TUPLES = 1000
 # A filtered scan starts with a candidate list this many times longer than an unfiltered one. Of the first ef_search
 # rows the walk reaches, only those the filter keeps count. At 100k chunks (100 queries), with the list unchanged a
 # space filter's recall@10 was 2.7 points under the unfiltered one (4.5–7.3 under in 40-query runs); at twice the
