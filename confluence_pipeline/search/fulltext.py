@@ -78,6 +78,23 @@ def _term_stats(conn: psycopg.Connection) -> _TermStats | None:
     return stats
 
 
+def _tsv_read_once(conn: psycopg.Connection) -> str:
+    """The expression reading a candidate's ``tsv`` once for its term tests and its rank (about six reads a row).
+
+    A tsvector stored out of line (the TOAST table) or compressed is fetched or decompressed again by every function
+    reading it; concatenating an empty tsvector materializes it once, but costs a copy (about 15% of the text half on
+    rows that need none). Since migration 0011 chunk rows keep their tsvector inline and uncompressed, and only rows
+    written before it (until they are rewritten) need the copy. PostgreSQL 17 tells the two apart
+    (``pg_column_toast_chunk_id``); on older servers every row takes the copy.
+    """
+    if conn.info.server_version >= 170000:
+        return (
+            "CASE WHEN pg_column_toast_chunk_id(c.tsv) IS NULL AND pg_column_compression(c.tsv) IS NULL "
+            "THEN c.tsv ELSE c.tsv || ''::tsvector END"
+        )
+    return "c.tsv || ''::tsvector"
+
+
 def text_half(
     conn: psycopg.Connection, terms: list[QueryTerm], where: str, params: dict[str, Any], *, per_page: bool = False
 ) -> str:
@@ -136,9 +153,7 @@ def text_half(
                 SELECT chunk_id, document_id, {", ".join(matched)},
                        ts_rank(tsv, to_tsquery('simple', %(any_q)s), 32) AS tie
                 FROM (
-                    -- Large tsvectors live in the TOAST table, and every function reading one fetches it again:
-                    -- concatenating an empty tsvector materializes it once for the term tests and the rank.
-                    SELECT c.chunk_id, c.document_id, c.tsv || ''::tsvector AS tsv
+                    SELECT c.chunk_id, c.document_id, {_tsv_read_once(conn)} AS tsv
                     FROM chunks c
                     WHERE {where} AND c.tsv @@ to_tsquery('simple', %(cand_q)s)
                     LIMIT %(max_rows)s) d) m

@@ -49,6 +49,25 @@ def test_each_mode_ranks_with_its_own_half(store) -> None:
     assert [r.score for r in hybrid] == sorted((r.score for r in hybrid), reverse=True)
 
 
+def test_full_text_ranks_alike_whether_a_tsvector_is_inline_or_out_of_line(store) -> None:
+    # Rows written before migration 0011 may hold their tsvector in the TOAST table, uncompressed: the text half
+    # copies those once for its six reads of a row, and reads inline ones in place. Both must rank the same.
+    conn, corpus = store
+    queries = [c.query for language in ("en", "ko") for c in corpus.query_candidates(language=language)[:3]]
+    inline = [search(conn, query, None, k=10, mode="text") for query in queries]
+    assert all(inline)
+    with conn.transaction(force_rollback=True):
+        conn.execute("ALTER TABLE chunks SET (toast_tuple_target = 128)")
+        conn.execute("ALTER TABLE chunks ALTER COLUMN tsv SET STORAGE EXTERNAL")
+        conn.execute("UPDATE chunks SET tsv = tsv || ''::tsvector WHERE is_live")
+        moved = conn.execute(
+            "SELECT count(*) FROM chunks WHERE is_live AND pg_column_toast_chunk_id(tsv) IS NOT NULL"
+        ).fetchone()[0]
+        assert moved > 0
+        out_of_line = [search(conn, query, None, k=10, mode="text") for query in queries]
+    assert out_of_line == inline
+
+
 def test_without_a_provider_search_is_full_text(store) -> None:
     conn, corpus = store
     query, page_id = _code_query(corpus)
