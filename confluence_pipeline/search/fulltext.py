@@ -141,7 +141,10 @@ def text_half(
             # Every chunk holding a driver term is a candidate, so its frequency is counted exactly.
             weighted.append(f"m{i} * ln(1 + greatest(%(rows)s, count(*) OVER ()) / greatest(sum(m{i}) OVER (), 1))")
         else:
-            weighted.append(f"m{i} * {math.log1p(stats.rows / max(estimates[i], 1.0)) if stats else 1.0:.6f}")
+            # A parameter rather than a literal: the statement's text then repeats from query to query (same number
+            # of terms, same drivers), and psycopg prepares it, which spares the server parsing it again.
+            params[f"w{i}"] = round(math.log1p(stats.rows / max(estimates[i], 1.0)), 6) if stats else 1.0
+            weighted.append(f"m{i} * %(w{i})s::float8")
     # Per page, only the page's best chunk: page results rank a page by its best chunk anyway, and the candidates
     # then span as many pages as they can (twenty chunks of one page would fill the list and send search back for
     # more). The frequencies (window functions) are still counted over every chunk read.

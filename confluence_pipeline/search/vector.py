@@ -126,7 +126,9 @@ def _chunks_of(nearest: str) -> str:
 
 
 def set_scan(conn: psycopg.Connection, ef_search: int, *, max_scan_tuples: int | None = None) -> None:
-    """Set the HNSW scan of the current transaction: candidate list ``ef_search``, iterative relaxed-order scans.
+    """Set the search of the current transaction: the HNSW scan, and plans made for the parameters at hand.
+
+    The scan has the candidate list ``ef_search`` and iterates in relaxed order while filters reject rows.
 
     Must run inside a transaction: the settings are ``LOCAL`` and end with it.
 
@@ -141,7 +143,14 @@ def set_scan(conn: psycopg.Connection, ef_search: int, *, max_scan_tuples: int |
         ef_search = min(MAX_EF_SEARCH, ef_search * FILTERED_EF_FACTOR)
     # SET takes no parameters; set_config(…, is_local => true) is SET LOCAL with one. One statement for all of them:
     # each round trip costs a search about 0.3 ms.
-    settings = {"hnsw.ef_search": str(int(ef_search)), "hnsw.iterative_scan": "relaxed_order"}
+    # A search statement repeats its text from query to query, and psycopg prepares it after a few runs; a prepared
+    # statement may then be planned once for any parameters (a generic plan), blind to the filter's selectivity and
+    # the limits. Search plans for the values at hand, every time.
+    settings = {
+        "hnsw.ef_search": str(int(ef_search)),
+        "hnsw.iterative_scan": "relaxed_order",
+        "plan_cache_mode": "force_custom_plan",
+    }
     if max_scan_tuples is not None:
         settings["hnsw.max_scan_tuples"] = str(int(max_scan_tuples))
         # A filtered search that reaches here selects too many chunks for the exact half: walk the HNSW graph. Left to

@@ -265,6 +265,8 @@ def test_hnsw_settings_are_validated_with_the_variable_named() -> None:
 def test_ef_search_is_set_for_the_search_transaction_only(store) -> None:
     conn, corpus = store
     query, page_id = _code_query(corpus)
+    # A first search loads pgvector into the session, which turns the setting from unknown into its default.
+    search(conn, query, PROVIDER, k=3)
     before = conn.execute("SELECT current_setting('hnsw.ef_search', true)").fetchone()[0]
     _, settings = _stage_and_search({"VECTOR_EF_SEARCH": "7"})
     assert settings.ef_search == 7
@@ -274,6 +276,25 @@ def test_ef_search_is_set_for_the_search_transaction_only(store) -> None:
         _stage_and_search({"VECTOR_EF_SEARCH": "many"})
     with pytest.raises(ValueError, match="SEARCH_RRF_K"):
         _stage_and_search({"SEARCH_RRF_K": "0"})
+
+
+def test_a_prepared_search_is_still_planned_for_its_values(store) -> None:
+    # A search statement repeats its text from query to query, and psycopg prepares it; a generic plan, which a
+    # session may also ask for, would be blind to the filter's selectivity and the limits.
+    conn, corpus = store
+    queries = [c.query for c in corpus.query_candidates(language="en", kinds=["code"])][:8]
+    conn.execute("SET plan_cache_mode = force_generic_plan")
+    try:
+        first = [search(conn, query, PROVIDER, k=5) for query in queries]
+        again = [search(conn, query, PROVIDER, k=5) for query in queries]
+        plans = conn.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE '%WITH vec AS%'"
+        ).fetchall()
+        assert plans and all(generic == 0 and custom > 0 for generic, custom in plans)
+        assert again == first
+        assert conn.execute("SHOW plan_cache_mode").fetchone()[0] == "force_generic_plan"
+    finally:
+        conn.execute("RESET plan_cache_mode")
 
 
 def test_the_estimate_of_a_filter_follows_the_statistics(store) -> None:
