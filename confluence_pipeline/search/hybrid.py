@@ -24,7 +24,7 @@ from confluence_pipeline.search.filters import (
 )
 from confluence_pipeline.search.fulltext import text_half
 from confluence_pipeline.search.fusion import RRF_K, fused_statement
-from confluence_pipeline.search.query import embed_query
+from confluence_pipeline.search.query import embed_query, serves
 from confluence_pipeline.search.vector import (
     DEFAULT_EF_SEARCH,
     EXACT_MAX_CHUNKS,
@@ -33,7 +33,6 @@ from confluence_pipeline.search.vector import (
     set_scan,
     vector_half,
 )
-from confluence_pipeline.store.documents import active_model
 from confluence_pipeline.store.fts import query_terms
 
 SearchMode = Literal["hybrid", "vector", "text"]
@@ -145,22 +144,26 @@ def search(
     # A candidate list shorter than the LIMIT makes the scan return what it found and then iterate for the rest;
     # the list is therefore at least as long as the candidates asked for.
     ef_search = max(settings.ef_search, params["vector_candidates"])
-    model = active_model(conn)
-    vec = _EMPTY
-    qvec = embed_query(query, provider, model) if mode != "text" else None
-    scan_tuples = None
-    if qvec is not None and model is not None:
-        params["qvec"] = qvec
-        if filters.any and estimated_chunks(conn, filters, root_path) <= EXACT_MAX_CHUNKS:
-            vec = exact_vector_half(conn, model, page_filter_sql(filters, root_path), limit="vector_candidates")
-        else:
-            vec = vector_half(conn, model, vector_filter_sql(filters, root_path), limit="vector_candidates")
-            scan_tuples = FILTERED_SCAN_TUPLES if filters.any else None
+    qvec = embed_query(query, provider) if mode != "text" else None
+    # The vector half's path (exact, or a bounded walk of the graph) is chosen before the model is known: the
+    # statement that sets the scan reads the model too (set_scan), in the search's transaction.
+    exact = qvec is not None and filters.any and estimated_chunks(conn, filters, root_path) <= EXACT_MAX_CHUNKS
+    scan_tuples = FILTERED_SCAN_TUPLES if qvec is not None and filters.any and not exact else None
     terms = query_terms(query) if mode != "vector" else []
     txt = text_half(conn, terms, where, params, per_page=collapse_pages) if terms else _EMPTY
-    statement = fused_statement(vec, txt, collapse_pages=collapse_pages)
     with conn.transaction():
-        set_scan(conn, ef_search, max_scan_tuples=scan_tuples)
+        model = set_scan(conn, ef_search, max_scan_tuples=scan_tuples)
+        vec = _EMPTY
+        if qvec is not None and serves(provider, model):
+            params["qvec"] = qvec
+            if exact:
+                vec = exact_vector_half(conn, model, page_filter_sql(filters, root_path), limit="vector_candidates")
+            else:
+                vec = vector_half(conn, model, vector_filter_sql(filters, root_path), limit="vector_candidates")
+        elif scan_tuples is not None:
+            scan_tuples = None  # no graph walk after all (nothing embedded yet, or another model went live)
+            set_scan(conn, ef_search)
+        statement = fused_statement(vec, txt, collapse_pages=collapse_pages)
         rows = conn.execute(statement, params).fetchall()
         # Candidates are chunks; when they all come from a few pages (a page with many matching sections), the
         # page list is shorter than k although more pages would match: ask the halves for more chunks (only when a

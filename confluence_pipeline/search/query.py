@@ -33,12 +33,19 @@ def query_provider(conn: psycopg.Connection, settings: EmbeddingSettings) -> Emb
     return provider_for_model(settings, active[0], active[1])
 
 
-def embed_query(query: str, provider: EmbeddingProvider | None, model: tuple[str, int] | None) -> np.ndarray | None:
-    """The query's vector, when ``provider`` embeds with the active ``model``; else None (no vector half).
+def embed_query(query: str, provider: EmbeddingProvider | None) -> np.ndarray | None:
+    """The query's vector from ``provider``, or None without one (no vector half).
 
-    A provider for another model would give vectors from another space (or of another length): comparing them with
-    the stored ones would rank at random, so the vector half is skipped instead.
+    Search embeds before it opens its transaction (a remote provider makes a network call, which must not hold a
+    transaction open) and learns the active model inside it: :func:`serves` then tells whether the vector counts.
     """
-    if provider is None or model is None or provider.model != model[0]:
-        return None
-    return provider.embed([query])[0]
+    return provider.embed([query])[0] if provider is not None else None
+
+
+def serves(provider: EmbeddingProvider | None, model: tuple[str, int] | None) -> bool:
+    """Whether ``provider`` embeds with the active ``model``, so that its query vectors compare with the stored ones.
+
+    A provider for another model (a switch went live meanwhile) would give vectors from another space, or of another
+    length: comparing them with the stored ones would rank at random, so the vector half is skipped instead.
+    """
+    return provider is not None and model is not None and provider.model == model[0]

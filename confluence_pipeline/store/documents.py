@@ -558,7 +558,11 @@ def activate_if_complete(
     return True
 
 
+# The model search serves: one row, or none before anything was embedded.
+ACTIVE_MODEL_SQL = "SELECT model, dimensions FROM embedding_models WHERE state = 'active'"
+
+
 def active_model(conn: psycopg.Connection) -> tuple[str, int] | None:
     """(model, dimensions) that search serves, or None before anything was embedded."""
-    row = conn.execute("SELECT model, dimensions FROM embedding_models WHERE state = 'active'").fetchone()
+    row = conn.execute(ACTIVE_MODEL_SQL).fetchone()
     return (row[0], row[1]) if row else None

@@ -77,6 +77,36 @@ def test_without_a_provider_search_is_full_text(store) -> None:
     assert search(conn, "how to", None, k=3, mode="vector") == []
 
 
+def test_a_provider_for_another_model_gets_the_full_text_results(store, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Search embeds the query before it learns the model it serves (in its own transaction): a vector of another
+    # model is dropped then, and a bounded graph walk planned for it is undone, so the text half plans as usual.
+    from confluence_pipeline.search import hybrid
+
+    conn, corpus = store
+    monkeypatch.setattr(hybrid, "EXACT_MAX_CHUNKS", 0)  # a filter plans the graph walk
+    query, page_id = _code_query(corpus)
+    space = conn.execute("SELECT space_key FROM pages WHERE page_id = %s", (page_id,)).fetchone()[0]
+    other = LocalEmbedder(PROVIDER.dimensions * 2, log_selection=False)
+    assert other.model != docs.active_model(conn)[0]
+    for filters in (SearchFilters(), SearchFilters(space_key=space)):
+        results = search(conn, query, other, k=5, filters=filters)
+        assert results == search(conn, query, None, k=5, filters=filters)
+        assert results[0].page_id == page_id and all(r.vector_rank is None for r in results)
+
+
+def test_setting_the_scan_reads_the_model_search_serves(store, conn) -> None:
+    from confluence_pipeline.search import hybrid
+
+    served, _ = store
+    with served.transaction():
+        assert hybrid.set_scan(served, 40) == docs.active_model(served)
+    with conn.transaction():  # nothing embedded yet
+        assert hybrid.set_scan(conn, 40, max_scan_tuples=hybrid.FILTERED_SCAN_TUPLES) is None
+        assert conn.execute("SHOW enable_sort").fetchone()[0] == "off"
+        hybrid.set_scan(conn, 40)  # a second call undoes what the first steered
+        assert conn.execute("SHOW enable_sort").fetchone()[0] == "on"
+
+
 def test_an_unknown_mode_is_refused(store) -> None:
     conn, _ = store
     with pytest.raises(ValueError, match="hybrid, vector, text"):
