@@ -1,12 +1,15 @@
 """Where a full sync's CPU goes: the in-process pipeline under cProfile, plus the database server's and sandbox's CPU.
 
-``python -m benchmarks.profile_sync [--pages N] [--top K] [--no-functions]`` serves a real-size corpus from a
-sandbox process (no rate limit: the profile is about CPU), syncs it into a fresh database with the stage functions in
-this process only (``PIPELINE_WORKERS=1``, so that the profiler sees the conversion and chunking too), and prints:
+``python -m benchmarks.profile_sync [--pages N] [--top K] [--no-functions] [--statements]`` serves a real-size
+corpus from a sandbox process (no rate limit: the profile is about CPU), syncs it into a fresh database with the stage
+functions in this process only (``PIPELINE_WORKERS=1``, so that the profiler sees the conversion and chunking too),
+and prints:
 
 * the CPU seconds of each stage in this process, and of the PostgreSQL server and the sandbox meanwhile, then of
   the HNSW build, done once after the last space as ``materialize --all`` does;
-* the functions with the most CPU time (cProfile with a CPU clock, so a busy machine does not inflate them).
+* the functions with the most CPU time (cProfile with a CPU clock, so a busy machine does not inflate them);
+* with ``--statements``, the SQL statements whose server backend used the most CPU (:mod:`benchmarks.statements`):
+  the server's half of the work, which the function list does not see.
 
 CPU time, not wall time, is the figure to compare on a shared machine. cProfile slows Python code several times over
 but not native code (tiktoken's encoder, lxml, numpy), so under it the table overstates the pipeline's share and the
@@ -23,9 +26,11 @@ import os
 import pstats
 import sys
 import time
+from contextlib import nullcontext
 from typing import Any
 
 from benchmarks.harness import fresh_database, sandbox_env, server_cpu_seconds, start_sandbox
+from benchmarks.statements import statement_cpu
 from confluence_pipeline.cli.common import local_database
 
 
@@ -39,8 +44,16 @@ def _server_seconds(db_url: str) -> float:
     return seconds
 
 
-def profile(pages: int, seed: int, top: int, *, functions: bool = True) -> None:
-    """Sync a real-size corpus of ``pages`` pages and print where the CPU went (under cProfile with ``functions``)."""
+def profile(pages: int, seed: int, top: int, *, functions: bool = True, statements: bool = False) -> None:
+    """Sync a real-size corpus of ``pages`` pages and print where the CPU went.
+
+    Args:
+        pages: corpus size.
+        seed: corpus seed.
+        top: lines of each list.
+        functions: under cProfile, with the functions that took the most CPU.
+        statements: with the SQL statements whose server backend took the most CPU (:mod:`benchmarks.statements`).
+    """
     urls = local_database()
     sandbox = start_sandbox(pages, seed, profile="real")
     os.environ.update(sandbox_env({}, sandbox, PIPELINE_WORKERS="1", CONFLUENCE_RATE_LIMIT_RPS="100000"))
@@ -69,7 +82,11 @@ def profile(pages: int, seed: int, top: int, *, functions: bool = True) -> None:
             sandbox_cpu = dict.fromkeys(rows, 0.0)
             profiler = cProfile.Profile(time.process_time)
             wall = time.monotonic()
-            with connect(db, autocommit=True) as conn, connect(db, autocommit=True) as index_conn:
+            with (
+                statement_cpu() if statements else nullcontext() as by_statement,
+                connect(db, autocommit=True) as conn,
+                connect(db, autocommit=True) as index_conn,
+            ):
                 spaces = discover_spaces(client)
                 with conn.transaction():
                     for space in spaces:
@@ -102,6 +119,8 @@ def profile(pages: int, seed: int, top: int, *, functions: bool = True) -> None:
     total = sum(cpu.values()) + sum(server.values()) + sum(sandbox_cpu.values())
     print(f"{'all':<12}{sum(cpu.values()):>9.1f}s{sum(server.values()):>9.1f}s{sum(sandbox_cpu.values()):>9.1f}s"
           f"{1000 * total / max(1, stored):>10.1f}")  # fmt: skip
+    if by_statement is not None:
+        print("\n" + by_statement.report(top))
     if not functions:
         return
     out = io.StringIO()
@@ -120,8 +139,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-functions", action="store_true", help="no cProfile: the CPU table alone, without the profiler's overhead"
     )
+    parser.add_argument(
+        "--statements", action="store_true", help="also the SQL statements by their server backend's CPU"
+    )
     args = parser.parse_args(argv)
-    profile(args.pages, args.seed, args.top, functions=not args.no_functions)
+    profile(args.pages, args.seed, args.top, functions=not args.no_functions, statements=args.statements)
     return 0
 
 

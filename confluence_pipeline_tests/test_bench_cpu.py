@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 
 import psutil
 import psycopg
 import pytest
+from psycopg import sql
 
 from benchmarks import harness
-from benchmarks.harness import machine_busy_seconds, server_cpu_seconds
+from benchmarks.harness import PeakMemory, machine_busy_seconds, server_cpu_seconds
+from benchmarks.statements import statement_cpu
 
 
 def test_machine_busy_time_includes_this_process_work() -> None:
@@ -42,3 +46,28 @@ def test_server_time_is_not_read_from_an_unrelated_local_process(db_url: str, mo
     real = psutil.Process
     monkeypatch.setattr(harness.psutil, "Process", lambda pid: real(os.getpid()))
     assert server_cpu_seconds(db_url) is None
+
+
+def test_statement_cpu_charges_each_statement_its_backends_time_and_unwraps_after(db_url: str) -> None:
+    execute, copy = psycopg.Cursor.execute, psycopg.Cursor.copy
+    with statement_cpu() as record, psycopg.connect(db_url) as conn:
+        conn.execute("SELECT count(*) FROM generate_series(1, 3000000) AS g(i) WHERE i % 7 = 0").fetchone()
+        conn.execute(sql.SQL("SELECT {}").format(sql.Literal(1))).fetchone()
+        with conn.cursor().copy("COPY (SELECT 1) TO STDOUT") as out:
+            list(out)
+    heavy = "SELECT count(*) FROM generate_series(1, 3000000) AS g(i) WHERE i % 7 = 0"
+    assert record.calls[heavy] == 1
+    assert record.cpu[heavy] >= 0.1
+    assert record.calls["SELECT 1"] == 1
+    assert record.calls["COPY (SELECT 1) TO STDOUT"] == 1
+    assert heavy in record.report(top=1)
+    assert (psycopg.Cursor.execute, psycopg.Cursor.copy) == (execute, copy)
+
+
+def test_peak_memory_counts_a_child_started_inside_the_block() -> None:
+    allocate = "import time; block = bytearray(200 * 2**20); time.sleep(1.5)"
+    with PeakMemory() as memory:
+        own = psutil.Process().memory_info().rss
+        subprocess.run([sys.executable, "-c", allocate], check=True)
+    # The child's 200 MB count although the tree is looked up only every half second.
+    assert memory.peak - own >= 150 * 2**20
