@@ -40,7 +40,9 @@ class RateLimiter:
     """Token bucket: at most ``rate`` requests per second on average, bursts up to ``burst``.
 
     A throttled response (429) pauses the whole bucket until the server's ``Retry-After`` has passed, so that the
-    other threads of the process stop hammering the site too.
+    other threads of the process stop hammering the site too; then requests resume at the rate, without a burst. The
+    server's own bucket is empty at that point: a burst right after the pause was throttled again (seen against a
+    token bucket of the same rate and size, as Data Center's rate limiting is).
     """
 
     def __init__(self, rate: float, burst: float | None = None) -> None:
@@ -70,9 +72,12 @@ class RateLimiter:
             waited += delay
 
     def pause(self, seconds: float) -> None:
-        """Stop handing out tokens for ``seconds`` (used on 429 with ``Retry-After``)."""
+        """Stop handing out tokens for ``seconds`` (used on 429 with ``Retry-After``), then go on at the rate."""
         with self._lock:
             self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+            # One token when the pause ends, and only what the rate adds after it: no burst from the quiet spell.
+            self._tokens = 1.0
+            self._updated = self._paused_until
 
 
 class SharedRateLimiter:
@@ -80,7 +85,8 @@ class SharedRateLimiter:
 
     Each request reserves its send time in the database's ``rate_limits`` row of the site, in one statement, on the
     server's clock (see :func:`confluence_pipeline.store.rate_limits.reserve`), then sleeps until then; a 429 pauses
-    every process. Bursts of up to ``burst`` requests go at once after a quiet spell, as with :class:`RateLimiter`.
+    every process, which then resume at the rate. Bursts of up to ``burst`` requests go at once after a quiet spell
+    (not after a pause), as with :class:`RateLimiter`.
 
     When the database does not answer, the process falls back to its own token bucket (logged once) and tries the
     database again after a while: a database hiccup slows nothing down and fails no request, at the cost of the
@@ -127,7 +133,7 @@ class SharedRateLimiter:
             if conn is None:
                 return
             try:
-                rate_limits.pause(conn, self.site, seconds)
+                rate_limits.pause(conn, self.site, seconds, (self.burst - 1.0) / self.rate)
             except psycopg.Error as exc:
                 self._unavailable(exc)
 

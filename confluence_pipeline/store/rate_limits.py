@@ -34,10 +34,17 @@ def reserve(conn: psycopg.Connection, site: str, interval: float, tolerance: flo
     return max(0.0, float(row[0])) if row is not None else 0.0
 
 
-def pause(conn: psycopg.Connection, site: str, seconds: float) -> None:
-    """Hold back every process's requests to the site for ``seconds`` from now (a 429's ``Retry-After``)."""
+def pause(conn: psycopg.Connection, site: str, seconds: float, tolerance: float = 0.0) -> None:
+    """Hold back every process's requests to the site for ``seconds`` from now (a 429's ``Retry-After``).
+
+    When the pause ends, requests go on at the rate, one ``interval`` apart: the next slot moves to the pause's end
+    plus the ``tolerance`` :func:`reserve` is given, so that no burst goes ahead of its slot right after a throttle.
+    """
     conn.execute(
-        f"""INSERT INTO rate_limits AS r (site, paused_until) VALUES (%(site)s, {_NOW} + %(seconds)s)
-            ON CONFLICT (site) DO UPDATE SET paused_until = greatest(r.paused_until, {_NOW} + %(seconds)s)""",
-        {"site": site, "seconds": seconds},
+        f"""INSERT INTO rate_limits AS r (site, next_at, paused_until)
+            VALUES (%(site)s, {_NOW} + %(seconds)s + %(tolerance)s, {_NOW} + %(seconds)s)
+            ON CONFLICT (site) DO UPDATE
+                SET paused_until = greatest(r.paused_until, {_NOW} + %(seconds)s),
+                    next_at = greatest(r.next_at, {_NOW} + %(seconds)s + %(tolerance)s)""",
+        {"site": site, "seconds": seconds, "tolerance": tolerance},
     )

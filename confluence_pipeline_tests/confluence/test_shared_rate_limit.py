@@ -64,6 +64,27 @@ def test_a_pause_after_a_429_holds_back_the_other_processes(db_url: str) -> None
     assert SharedRateLimiter(db_url, "https://other.example/wiki", 100.0).acquire() < 0.1
 
 
+@pytest.mark.parametrize("shared", [True, False], ids=["shared", "process"])
+def test_after_a_pause_requests_resume_at_the_rate_without_a_burst(db_url: str, shared: bool) -> None:
+    # 20 requests/s with bursts of 5: after a quiet spell 4 requests would go at once. After a 429 the server's
+    # bucket is empty, so the first goes when the pause ends and the next ones 50 ms apart.
+    site = "https://paused.example/wiki"
+    limiter = SharedRateLimiter(db_url, site, 20.0, burst=5) if shared else RateLimiter(20.0, burst=5)
+    limiter.acquire()
+    time.sleep(0.3)  # a quiet spell: burst credit builds up
+    limiter.pause(0.3)
+    started = time.monotonic()
+    for _ in range(4):
+        limiter.acquire()
+    assert time.monotonic() - started >= 0.3 + 3 * 0.05 - 0.02
+    # A quiet spell after that earns the burst back.
+    time.sleep(0.3)
+    started = time.monotonic()
+    for _ in range(4):
+        limiter.acquire()
+    assert time.monotonic() - started < 0.1
+
+
 def test_the_site_key_keeps_no_user_information(db_url: str) -> None:
     SharedRateLimiter(db_url, "https://bob:s3cr3t-token@site.example/wiki", 10.0).acquire()
     with psycopg.connect(db_url) as conn:
