@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing.forkserver
 import os
 import socket
 import sys
@@ -276,6 +277,12 @@ class SpaceProcesses:
         Args:
             spaces: how many spaces the command runs, when it knows already (``--space`` …); None for all.
         """
+        if (spaces is None or spaces > 1) and (os.cpu_count() or 1) > 1:
+            # The fork server starts importing now, before the settings are read: reading them imports Dagster here
+            # first, most of a second on the critical path of the first run. Were the plan then one process, the
+            # server would have spent a core's second for nothing (the worker pools fork from it all the same).
+            forkserver_context(_SPACE_PROCESS_PRELOAD)
+            multiprocessing.forkserver.ensure_running()
         self.size = resources().pipeline.space_plan(spaces if spaces is not None else sys.maxsize)[0]
         self._pool: ProcessPoolExecutor | None = None
         if self.size > 1:
