@@ -50,10 +50,10 @@ class StatementCPU:
         return times.user + times.system
 
     def add(self, statement: Any, cpu: float, wall: float) -> None:
-        """Charge one call of ``statement``."""
+        """Charge one call of ``statement`` (a connection that broke during the call reads as 0 afterwards)."""
         key = _key(statement)
         self.calls[key] += 1
-        self.cpu[key] += cpu
+        self.cpu[key] += max(0.0, cpu)
         self.wall[key] += wall
 
     def report(self, top: int) -> str:

@@ -37,8 +37,9 @@ def reserve(conn: psycopg.Connection, site: str, interval: float, tolerance: flo
 def pause(conn: psycopg.Connection, site: str, seconds: float, tolerance: float = 0.0) -> None:
     """Hold back every process's requests to the site for ``seconds`` from now (a 429's ``Retry-After``).
 
-    When the pause ends, requests go on at the rate, one ``interval`` apart: the next slot moves to the pause's end
-    plus the ``tolerance`` :func:`reserve` is given, so that no burst goes ahead of its slot right after a throttle.
+    When the pause ends, requests go on at the rate, each one :func:`reserve` interval after the last: the next slot
+    moves to the pause's end plus the ``tolerance`` that ``reserve`` is given, so that no burst goes ahead of its slot
+    right after a throttle.
     """
     conn.execute(
         f"""INSERT INTO rate_limits AS r (site, next_at, paused_until)
