@@ -133,8 +133,16 @@ def _measured(sandbox: Sandbox, module: str, args: list[str], env: dict[str, str
     stats = sandbox.admin("/stats")
     result["confluence_requests"] = stats["total"]
     result["requests_by_endpoint"] = stats["by_endpoint"]
+    # Responses the server throttled: each pauses every process for its Retry-After.
+    result["throttled"] = stats["by_status"].get("429", 0)
     result["sandbox_cpu_seconds"] = sandbox.cpu_seconds() - cpu
     return result
+
+
+def _requests(run: dict[str, Any]) -> str:
+    """``N requests``, and how many of them were throttled when any were."""
+    throttled = run.get("throttled", 0)
+    return f"{run['confluence_requests']} requests" + (f" ({throttled} throttled)" if throttled else "")
 
 
 def _edit_one_percent(sandbox: Sandbox, db_url: str) -> int:
@@ -195,7 +203,7 @@ def print_size(report: dict[str, Any]) -> None:
     e2e_rate = _rate(pages, e2e["wall_seconds"])
     print(f"end to end, Dagster:  {e2e['wall_seconds']:.1f} s = {e2e_rate:.1f} pages/s (`confluence-pipeline "
           f"materialize --all`, process start included; {e2e['seconds']:.1f} s inside the command)  "
-          f"{e2e['confluence_requests']} requests  peak RSS {e2e['peak_rss_mb']} MB")  # fmt: skip
+          f"{_requests(e2e)}  peak RSS {e2e['peak_rss_mb']} MB")  # fmt: skip
     runs = e2e["runs"]
     overhead = [r["seconds"] - r["asset_seconds"] for r in runs]
     steps = sum(r["steps"] for r in runs)
@@ -222,7 +230,7 @@ def print_size(report: dict[str, Any]) -> None:
           + ", ".join(f"{k} {v:.1f} s" for k, v in e2e["phases"].items()))  # fmt: skip
     print(f"in process:           {full['wall_seconds']:.1f} s = {_rate(pages, full['wall_seconds']):.1f} pages/s "
           f"({full['seconds']:.1f} s of pipeline work = {_rate(pages, full['seconds']):.1f} pages/s)  "
-          f"{full['confluence_requests']} requests  peak RSS {full['peak_rss_mb']} MB")  # fmt: skip
+          f"{_requests(full)}  peak RSS {full['peak_rss_mb']} MB")  # fmt: skip
     print("  phases:             " + ", ".join(f"{k} {v:.1f} s" for k, v in full["phases"].items()))
     # CPU a page, to hold against what a rate allows with every core busy: cores × 1000 / rate (10 ms at 200 pages/s
     # on 2 cores).
