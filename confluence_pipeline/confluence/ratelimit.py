@@ -23,6 +23,23 @@ log = logging.getLogger(__name__)
 # After the database failed to answer, the process limits its own requests for this long before trying it again.
 _SHARED_RETRY_S = 30.0
 
+# A quiet spell earns a burst of this share of a second's requests, not all of them. A request reaches the site some
+# time after its slot (connecting, building the request, the runs' other processes on the same cores), and not the
+# same time each: the first requests of a burst reached the sandbox's bucket up to 0.1 s late, the later ones on
+# time. A burst of the whole rate emptied the site's bucket of the same size, and the request at the edge of the
+# next slot was throttled: one 429 in each of 6 end-to-end syncs, each stalling every process for its Retry-After.
+# With a fifth of a second's requests held back, the site's bucket keeps that margin: no 429 in 6 of 6.
+_BURST_SHARE = 0.8
+
+
+def default_burst(rate: float) -> float:
+    """The burst a limiter at ``rate`` requests/s allows after a quiet spell: 80% of a second's requests, at least 1.
+
+    Args:
+        rate: requests per second.
+    """
+    return max(1.0, rate * _BURST_SHARE)
+
 
 class Limiter(Protocol):
     """What the client needs of a rate limit."""
@@ -37,7 +54,7 @@ class Limiter(Protocol):
 
 
 class RateLimiter:
-    """Token bucket: at most ``rate`` requests per second on average, bursts up to ``burst``.
+    """Token bucket: at most ``rate`` requests per second on average, bursts up to ``burst`` (:func:`default_burst`).
 
     A throttled response (429) pauses the whole bucket until the server's ``Retry-After`` has passed, so that the
     other threads of the process stop hammering the site too; then requests resume at the rate, without a burst. The
@@ -47,7 +64,7 @@ class RateLimiter:
 
     def __init__(self, rate: float, burst: float | None = None) -> None:
         self.rate = float(rate)
-        self.burst = float(burst if burst is not None else max(1.0, rate))
+        self.burst = float(burst if burst is not None else default_burst(rate))
         self._tokens = self.burst
         self._updated = time.monotonic()
         self._paused_until = 0.0
@@ -95,7 +112,7 @@ class SharedRateLimiter:
 
     def __init__(self, database_url: str, site: str, rate: float, burst: float | None = None) -> None:
         self.rate = float(rate)
-        self.burst = float(burst if burst is not None else max(1.0, rate))
+        self.burst = float(burst if burst is not None else default_burst(rate))
         # The key is stored in the database: never the user information a URL might carry.
         self.site = redact_userinfo(site)
         self._url = database_url

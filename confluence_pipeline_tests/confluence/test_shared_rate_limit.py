@@ -85,6 +85,23 @@ def test_after_a_pause_requests_resume_at_the_rate_without_a_burst(db_url: str, 
     assert time.monotonic() - started < 0.1
 
 
+@pytest.mark.parametrize("shared", [True, False], ids=["shared", "process"])
+def test_a_quiet_spell_earns_a_burst_of_most_but_not_all_of_a_seconds_requests(db_url: str, shared: bool) -> None:
+    # 20 requests/s: a quiet spell lets 16 go at once, and holds the last 4 of a second's 20 to the rate, so that a
+    # site's bucket of the same size keeps a margin for requests that reach it later than their slot.
+    site = "https://burst.example/wiki"
+    limiter = SharedRateLimiter(db_url, site, 20.0) if shared else RateLimiter(20.0)
+    limiter.acquire()  # connect first: the spell below is the quiet one
+    time.sleep(1.2)
+    started = time.monotonic()
+    for _ in range(16):
+        limiter.acquire()
+    assert time.monotonic() - started < 0.15
+    for _ in range(4):
+        limiter.acquire()
+    assert time.monotonic() - started >= 4 * 0.05 - 0.02
+
+
 def test_the_site_key_keeps_no_user_information(db_url: str) -> None:
     SharedRateLimiter(db_url, "https://bob:s3cr3t-token@site.example/wiki", 10.0).acquire()
     with psycopg.connect(db_url) as conn:
