@@ -8,7 +8,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import psutil
 import psycopg
@@ -108,7 +107,9 @@ def test_a_killed_space_process_fails_the_unfinished_spaces_with_a_way_to_resume
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not killed:
             # Once both runs are going, kill one of the command's processes, as the OOM killer would.
-            ready = (Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml").is_file()  # the command made the instance
+            # The command has built its instance's storage before its first search; opening the instance any
+            # earlier would race it to create the storage's tables.
+            ready = server.stats()["by_endpoint"].get("GET /rest/api/content/search", 0) > 0
             started = DagsterInstance.get().get_runs(RunsFilter(statuses=[DagsterRunStatus.STARTED])) if ready else []
             if len(started) == 2:
                 # The process a run executes in is named by its tag (a fork of the command's fork server).
@@ -162,7 +163,9 @@ def test_a_command_killed_mid_run_leaves_no_run_holding_pool_slots(
         deadline = time.monotonic() + 120
         held: list[str] = []
         while time.monotonic() < deadline and not held and command.poll() is None:
-            ready = (Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml").is_file()  # the command made the instance
+            # The command has built its instance's storage before its first search; opening the instance any
+            # earlier would race it to create the storage's tables.
+            ready = server.stats()["by_endpoint"].get("GET /rest/api/content/search", 0) > 0
             started = DagsterInstance.get().get_runs(RunsFilter(statuses=[DagsterRunStatus.STARTED])) if ready else []
             # The pages step holds its slot for seconds (a step that ends between two looks would free it).
             held = (
