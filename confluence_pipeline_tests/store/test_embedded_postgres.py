@@ -1,6 +1,7 @@
 """The embedded server keeps its data across a stop and a start."""
 
 import os
+import shutil
 from pathlib import Path
 
 import psycopg
@@ -52,18 +53,42 @@ def test_server_settings_are_sized_to_the_machine() -> None:
         "maintenance_work_mem": "256MB",
         "max_parallel_maintenance_workers": "1",
         "effective_cache_size": "1024MB",
+        "max_wal_size": "1024MB",
     }
     large = localstack.server_settings(64 * 2**30, 16)
     assert large["shared_buffers"] == "4096MB" and large["maintenance_work_mem"] == "2048MB"
     assert large["max_parallel_maintenance_workers"] == "4"
 
 
+def test_the_wal_may_grow_to_an_eighth_of_the_free_disk_in_powers_of_two_from_1_to_8_gb() -> None:
+    gb = 2**30
+    wal = {
+        free: localstack.server_settings(8 * gb, 2, free * gb)["max_wal_size"] for free in (5, 16, 31, 32, 63, 64, 900)
+    }
+    assert wal == {
+        5: "1024MB",
+        16: "2048MB",
+        31: "2048MB",
+        32: "4096MB",
+        63: "4096MB",
+        64: "8192MB",
+        900: "8192MB",
+    }
+
+
 def test_the_embedded_server_starts_sized_to_the_machine(stack: localstack.LocalStackSettings) -> None:
     import psutil
 
-    wanted = localstack.server_settings(psutil.virtual_memory().total, os.cpu_count() or 1)
+    memory, cpus = psutil.virtual_memory().total, os.cpu_count() or 1
     urls = localstack.ensure_database(None, stack)
+    free = shutil.disk_usage(stack.pgdata).free
+    wanted = localstack.server_settings(memory, cpus, free)
+    # The suite writes to the disk meanwhile: a start that saw a little more free space may have sized the WAL a step
+    # up, at a power of two's edge.
+    wal_mb = {int(localstack.server_settings(memory, cpus, free + gap)["max_wal_size"][:-2]) for gap in (0, 2**30)}
+    del wanted["max_wal_size"]
     with psycopg.connect(urls.app) as conn:
+        assert conn.execute("SELECT pg_size_bytes(current_setting('max_wal_size')) / 2^20").fetchone()[0] in wal_mb
         for name, value in wanted.items():
             same = conn.execute(
                 "SELECT pg_size_bytes(current_setting(%s)) = pg_size_bytes(%s)", (name, value)
