@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.context import BaseContext
+from multiprocessing.util import Finalize
 from typing import Any
 
 # Below this many items a batch runs in the calling process: starting workers and shipping the work to them costs
@@ -66,6 +67,12 @@ def shared_pool(
             context = forkserver_context(preload if not _pools else ())
             executor = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=initializer)
             pool = _pools[workers] = WorkerPool(executor, workers)
+            # A process of a multiprocessing pool (materialize's space processes) ends in multiprocessing's exit
+            # function, which joins the process's children but never runs concurrent.futures' own shutdown: the
+            # workers, not daemons, would wait for work for ever, and the process with them. Shut the pool down
+            # first: finalizers of priority >= 0 run before the join, highest first, and the pool's own queues close
+            # theirs at priority 10, after which no stop signal would reach the workers.
+            Finalize(executor, executor.shutdown, kwargs={"wait": True, "cancel_futures": True}, exitpriority=100)
         return pool
 
 
