@@ -54,7 +54,7 @@ def _run_pipeline(db_url: str) -> dict[str, Any]:
     """Sync every space end to end with the plain stage functions; returns counts, seconds and request counts."""
     from confluence_pipeline.confluence.sync import discover_spaces, sync_space
     from confluence_pipeline.defs.resources import configured_resources
-    from confluence_pipeline.stages import chunk_space, convert_space, embed_space
+    from confluence_pipeline.stages import ConvertWhileFetching, chunk_space, convert_space, embed_space
     from confluence_pipeline.store import pages as page_store
     from confluence_pipeline.store.db import connect
     from confluence_pipeline.store.documents import one_index_build
@@ -69,6 +69,13 @@ def _run_pipeline(db_url: str) -> dict[str, Any]:
     started = time.monotonic()
     with connect(db_url, autocommit=True) as conn, connect(db_url, autocommit=True) as index_conn:
         client = confluence.client()
+
+        def sync_converting(key: str) -> tuple[Any, Any]:
+            # As the confluence_pages asset does: the pages stored are converted while the fetch goes on.
+            with ConvertWhileFetching(lambda: connect(db_url, autocommit=True), key, settings) as early:
+                synced = sync_space(conn, client, key, on_stored=early.stored)
+            return synced, early.result
+
         spaces = discover_spaces(client)
         with conn.transaction():
             for space in spaces:
@@ -77,7 +84,9 @@ def _run_pipeline(db_url: str) -> dict[str, Any]:
         with one_index_build(index_conn, provider.model, provider.dimensions, settings.hnsw):
             for space in spaces:
                 key = space.key
-                totals["pages_written"] += _timed_phase(phases, "sync", sync_space, conn, client, key).written
+                synced, early = _timed_phase(phases, "sync", sync_converting, key)
+                totals["pages_written"] += synced.written
+                totals["pages_converted"] += early.processed
                 converted = _timed_phase(phases, "markdown", convert_space, conn, key, settings)
                 totals["pages_converted"] += converted.processed
                 totals["chunks"] += _timed_phase(phases, "chunks", chunk_space, conn, key, settings).written

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
@@ -172,21 +175,23 @@ def _start_convert(
     return plain.then(lambda rows: (rows + done, edges))
 
 
-def convert_space(conn: psycopg.Connection, space_key: str, settings: StageSettings) -> StageResult:
-    """Convert the storage body of every page of the space whose Markdown is missing or stale.
+class _Conversion:
+    """Converts batches of pending pages and writes their Markdown and dependency edges, counting what it did."""
 
-    Stale includes pages that show content of other pages which changed, moved or left since (their dependency
-    edges, see :mod:`confluence_pipeline.store.references`); each conversion stores its edges anew.
-    """
-    started = time.monotonic()
-    result = StageResult()
-    warned = 0
-    with_dependencies = 0
-    failed: list[str] = []
-    pool = _pool(settings)
+    def __init__(self, conn: psycopg.Connection, space_key: str, settings: StageSettings) -> None:
+        self.conn = conn
+        self.space_key = space_key
+        self.settings = settings
+        self.pool = _pool(settings)
+        self.result = StageResult()
+        self.warned = 0
+        self.with_dependencies = 0
+        self.failed: list[str] = []
 
-    def start(batch: list[docs.PendingPage]) -> Pending[tuple[list[Converted], Edges]]:
-        names = user_names(conn, {ref for page in batch for ref in page.mentions})
+    def start(self, batch: list[docs.PendingPage]) -> Pending[tuple[list[Converted], Edges]]:
+        """Hand a batch to the workers (pages that show other pages convert here); returns it pending."""
+        settings = self.settings
+        names = user_names(self.conn, {ref for page in batch for ref in page.mentions})
         jobs = [
             (
                 page.page_id,
@@ -205,32 +210,119 @@ def convert_space(conn: psycopg.Connection, space_key: str, settings: StageSetti
             )
             for page in batch
         ]
-        return _start_convert(conn, jobs, pool)
+        return _start_convert(self.conn, jobs, self.pool)
 
-    def finish(_batch: list[docs.PendingPage], converted: tuple[list[Converted], Edges]) -> None:
-        nonlocal warned, with_dependencies
+    def finish(self, _batch: list[docs.PendingPage], converted: tuple[list[Converted], Edges]) -> None:
+        """Write a converted batch in one transaction."""
         rows, edges = converted
-        warned += sum(1 for row in rows if row[3])
-        with_dependencies += len(edges)
-        failed.extend(row[0] for row in rows if row[3] and row[3][0].startswith("conversion failed"))
-        with conn.transaction():
-            docs.space_lock(conn, space_key)
-            result.written += docs.save_markdown(conn, [row[:4] for row in rows])
-            save_dependencies(conn, [row[0] for row in rows], edges)
-        result.processed += len(rows)
+        self.warned += sum(1 for row in rows if row[3])
+        self.with_dependencies += len(edges)
+        self.failed.extend(row[0] for row in rows if row[3] and row[3][0].startswith("conversion failed"))
+        with self.conn.transaction():
+            docs.space_lock(self.conn, self.space_key)
+            self.result.written += docs.save_markdown(self.conn, [row[:4] for row in rows])
+            save_dependencies(self.conn, [row[0] for row in rows], edges)
+        self.result.processed += len(rows)
 
+    def summary(self, started: float) -> StageResult:
+        """The result, with the seconds since ``started`` and the counts."""
+        analyze_after_load(self.conn, "page_markdown", self.result.written)
+        self.result.seconds = time.monotonic() - started
+        self.result.extra = {
+            "pages_with_warnings": self.warned,
+            "conversion_failures": len(self.failed),
+            "pages_with_dependencies": self.with_dependencies,
+        }
+        if self.failed:
+            self.result.extra["failed_page_ids"] = ", ".join(self.failed[:20])
+        return self.result
+
+
+def convert_space(conn: psycopg.Connection, space_key: str, settings: StageSettings) -> StageResult:
+    """Convert the storage body of every page of the space whose Markdown is missing or stale.
+
+    Stale includes pages that show content of other pages which changed, moved or left since (their dependency
+    edges, see :mod:`confluence_pipeline.store.references`); each conversion stores its edges anew.
+    """
+    started = time.monotonic()
+    conversion = _Conversion(conn, space_key, settings)
     # The workers convert the next batch while this thread writes the last one.
-    pipelined(docs.iter_pages_needing_markdown(conn, space_key, settings.batch_size), start, finish)
-    analyze_after_load(conn, "page_markdown", result.written)
-    result.seconds = time.monotonic() - started
-    result.extra = {
-        "pages_with_warnings": warned,
-        "conversion_failures": len(failed),
-        "pages_with_dependencies": with_dependencies,
-    }
-    if failed:
-        result.extra["failed_page_ids"] = ", ".join(failed[:20])
-    return result
+    pipelined(
+        docs.iter_pages_needing_markdown(conn, space_key, settings.batch_size), conversion.start, conversion.finish
+    )
+    return conversion.summary(started)
+
+
+class ConvertWhileFetching:
+    """Converts the pages a fetch stores while the fetch goes on, on a thread and a connection of its own.
+
+    A fetch spends most of its time waiting for Confluence's rate limit: on a first sync the cores sat idle for
+    seconds while the spaces' bodies came in. Each batch the sync stores (see
+    :func:`~confluence_pipeline.confluence.sync.sync_space`'s ``on_stored``) is converted here as it arrives, so the
+    Markdown stage finds most of the work done. Pages whose macros show other pages (includes, children, ...) are
+    left to that stage: the pages they show may not be stored yet. This is only a head start: whatever is not
+    converted here (the fetch ended first, or a failure, which is logged) the Markdown stage converts as always.
+
+    Use it as a context manager around the fetch; pass :meth:`stored` as the hook.
+    """
+
+    def __init__(
+        self,
+        connect: Callable[[], AbstractContextManager[psycopg.Connection]],
+        space_key: str,
+        settings: StageSettings,
+    ) -> None:
+        """Prepare; the thread starts on entering.
+
+        Args:
+            connect: opens an autocommit connection to the pipeline database (closed on exit).
+            space_key: the space being fetched.
+            settings: the stage settings (those of the Markdown stage).
+        """
+        self._connect = connect
+        self._space_key = space_key
+        self._settings = settings
+        self._queue: queue.SimpleQueue[list[str] | None] = queue.SimpleQueue()
+        self._ended = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"convert-{space_key}", daemon=True)
+        self.result = StageResult()
+
+    def __enter__(self) -> ConvertWhileFetching:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._ended.set()
+        self._queue.put(None)
+        self._thread.join()
+
+    def stored(self, page_ids: list[str]) -> None:
+        """The sync stored these current pages: convert them (the hook of ``sync_space``)."""
+        self._queue.put(page_ids)
+
+    def _batches(self, conn: psycopg.Connection) -> Iterator[list[docs.PendingPage]]:
+        # Batches of at least PARALLEL_THRESHOLD pages: what the workers take (a smaller one converts on this thread),
+        # and a run of a few edits gains nothing from a head start. Once the fetch has ended, what is not started
+        # yet is left to the Markdown stage, not waited for.
+        batch: list[docs.PendingPage] = []
+        while (ids := self._queue.get()) is not None and not self._ended.is_set():
+            batch += [page for page in docs.pages_needing_markdown(conn, ids) if not needs_resolver(page.body_storage)]
+            if len(batch) >= PARALLEL_THRESHOLD:
+                yield batch
+                batch = []
+
+    def _run(self) -> None:
+        started = time.monotonic()
+        try:
+            with self._connect() as conn:
+                conversion = _Conversion(conn, self._space_key, self._settings)
+                pipelined(self._batches(conn), conversion.start, conversion.finish)
+                self.result = conversion.summary(started)
+        except Exception:
+            # A head start only: the Markdown stage converts what is left, and reports what fails there. The fetch
+            # goes on telling the queue, which never blocks it.
+            log.warning("space %s: converting while fetching stopped; the Markdown stage converts the rest",
+                        self._space_key, exc_info=True)  # fmt: skip
 
 
 def _chunk_one(job: tuple[str, str, str, str, int, int]) -> tuple[str, str, list[Chunk], list[str]]:

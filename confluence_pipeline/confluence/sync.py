@@ -48,6 +48,9 @@ from confluence_pipeline.store.space_checks import record_space_check
 
 log = logging.getLogger(__name__)
 
+StoredHook = Callable[[list[str]], None]
+"""Told the ids of the current pages a batch of the sync stored (see :func:`sync_space`)."""
+
 # A listed page modified this close to (or after) the listing's start may have shifted an offset-paginated
 # result set under us; list once more so nothing slips between pages.
 _CONCURRENT_EDIT_MARGIN = timedelta(minutes=1)
@@ -255,7 +258,12 @@ def resolve_users(conn: psycopg.Connection, client: ConfluenceClient, refs: Sequ
 
 
 def _write_batch(
-    conn: psycopg.Connection, client: ConfluenceClient, ids: list[str], result: SyncResult, space_key: str
+    conn: psycopg.Connection,
+    client: ConfluenceClient,
+    ids: list[str],
+    result: SyncResult,
+    space_key: str,
+    on_stored: StoredHook | None = None,
 ) -> None:
     records, failures = fetch_pages(client, ids)
     result.fetched += len(records)
@@ -274,11 +282,16 @@ def _write_batch(
                 result.gone += store.mark_pages_gone(conn, [page_id], "deleted")
         else:
             records.append(record)
-    _store_records(conn, client, records, failures, result, space_key)
+    _store_records(conn, client, records, failures, result, space_key, on_stored)
 
 
 def _write_listed(
-    conn: psycopg.Connection, client: ConfluenceClient, items: list[dict[str, Any]], result: SyncResult, space_key: str
+    conn: psycopg.Connection,
+    client: ConfluenceClient,
+    items: list[dict[str, Any]],
+    result: SyncResult,
+    space_key: str,
+    on_stored: StoredHook | None = None,
 ) -> None:
     """Store pages listed with their bodies; an item that does not parse is recorded as a failed page."""
     records: list[PageRecord] = []
@@ -289,7 +302,7 @@ def _write_listed(
         except (ValueError, KeyError, TypeError) as exc:
             failures[str(item.get("id"))] = f"malformed page: {exc}"
     result.fetched += len(records)
-    _store_records(conn, client, records, failures, result, space_key)
+    _store_records(conn, client, records, failures, result, space_key, on_stored)
 
 
 def _store_records(
@@ -299,8 +312,12 @@ def _store_records(
     failures: dict[str, str],
     result: SyncResult,
     space_key: str,
+    on_stored: StoredHook | None = None,
 ) -> None:
-    """Store fetched pages in one transaction with the failures, and resolve the users they mention."""
+    """Store fetched pages in one transaction with the failures, and resolve the users they mention.
+
+    ``on_stored`` is then told the current pages stored.
+    """
     # A page moved to a space the pipeline does not track leaves this one; it is stored again if that space is added.
     tracked = store.tracked_spaces(conn, {r.space_key for r in records})
     moved_away = [r.page_id for r in records if r.space_key not in tracked]
@@ -318,6 +335,8 @@ def _store_records(
     mentions = sorted({ref for r in records for ref in r.mentions})
     if mentions:
         result.users_resolved += resolve_users(conn, client, mentions)
+    if on_stored is not None and (current := [r.page_id for r in records if r.status == "current"]):
+        on_stored(current)
 
 
 def refresh_pages(
@@ -356,6 +375,7 @@ def sync_space(
     *,
     full: bool = False,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    on_stored: StoredHook | None = None,
 ) -> SyncResult:
     """Bring the stored pages of ``space_key`` up to date with Confluence.
 
@@ -366,6 +386,8 @@ def sync_space(
         full: a full re-sync: list every page of the space whatever the watermark says, and fetch every page's body
             again (rows whose content did not move are left alone, so nothing downstream is redone for them).
         now: the clock (for tests).
+        on_stored: called with the ids of the current pages each batch stored, once it committed and the users they
+            mention are known (see :class:`~confluence_pipeline.stages.ConvertWhileFetching`).
 
     Returns:
         What was listed, fetched, written, marked gone and failed.
@@ -409,9 +431,10 @@ def sync_space(
                     handled.add(v.page_id)
                 if needed and bodies:
                     wanted = set(needed)
-                    _write_listed(conn, client, [i for i in items if str(i.get("id")) in wanted], result, space_key)
+                    listed = [i for i in items if str(i.get("id")) in wanted]
+                    _write_listed(conn, client, listed, result, space_key, on_stored)
                 elif needed:
-                    _write_batch(conn, client, needed, result, space_key)
+                    _write_batch(conn, client, needed, result, space_key, on_stored)
         except ConfluenceAuthError:
             raise
         except ConfluenceError as exc:
@@ -430,7 +453,7 @@ def sync_space(
     # Pages that failed before are retried whatever the watermark says; the listing may have re-fetched some.
     retry = [page_id for page_id in previously_failed if page_id not in handled]
     if retry:
-        _write_batch(conn, client, retry, result, space_key)
+        _write_batch(conn, client, retry, result, space_key, on_stored)
     result.retried_failures = len(previously_failed)
     # Conversion queries the pages just written; let the planner know of them.
     analyze_after_load(conn, "pages", result.written)

@@ -61,6 +61,14 @@ def space_lock(conn: psycopg.Connection, space_key: str) -> None:
     conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"space:{space_key}",))
 
 
+def _pages_needing_markdown(where: str) -> str:
+    """The query of the current pages ``where`` picks whose Markdown is missing, cut from an older body, or stale."""
+    return f"""SELECT p.page_id, p.space_key, p.title, p.body_storage, p.content_hash, p.mentions, p.attachments
+               FROM pages p LEFT JOIN page_markdown m ON m.page_id = p.page_id
+               WHERE {where} AND p.status = 'current'
+                 AND (m.page_id IS NULL OR m.source_hash <> p.content_hash OR {STALE_DEPENDENCIES})"""
+
+
 def iter_pages_needing_markdown(
     conn: psycopg.Connection, space_key: str, batch_size: int
 ) -> Iterator[list[PendingPage]]:
@@ -73,17 +81,21 @@ def iter_pages_needing_markdown(
     after = ""
     while True:
         rows = conn.execute(
-            f"""SELECT p.page_id, p.space_key, p.title, p.body_storage, p.content_hash, p.mentions, p.attachments
-               FROM pages p LEFT JOIN page_markdown m ON m.page_id = p.page_id
-               WHERE p.space_key = %s AND p.status = 'current' AND p.page_id > %s
-                 AND (m.page_id IS NULL OR m.source_hash <> p.content_hash OR {STALE_DEPENDENCIES})
-               ORDER BY p.page_id LIMIT %s""",
+            _pages_needing_markdown("p.space_key = %s AND p.page_id > %s") + " ORDER BY p.page_id LIMIT %s",
             (space_key, after, batch_size),
         ).fetchall()
         if not rows:
             return
         yield [PendingPage(*row) for row in rows]
         after = rows[-1][0]
+
+
+def pages_needing_markdown(conn: psycopg.Connection, page_ids: Sequence[str]) -> list[PendingPage]:
+    """The pages among ``page_ids`` whose Markdown is missing or stale (see :func:`iter_pages_needing_markdown`)."""
+    rows = conn.execute(
+        _pages_needing_markdown("p.page_id = ANY(%s)") + " ORDER BY p.page_id", (list(page_ids),)
+    ).fetchall()
+    return [PendingPage(*row) for row in rows]
 
 
 def save_markdown(conn: psycopg.Connection, rows: Sequence[tuple[str, str, str, list[str]]]) -> int:

@@ -20,7 +20,13 @@ from confluence_pipeline.defs.resources import (
 )
 from confluence_pipeline.embed.base import EmbeddingError
 from confluence_pipeline.embed.factory import build_provider
-from confluence_pipeline.stages import chunk_space, convert_space, embed_space, serving_providers
+from confluence_pipeline.stages import (
+    ConvertWhileFetching,
+    chunk_space,
+    convert_space,
+    embed_space,
+    serving_providers,
+)
 from confluence_pipeline.store import pages as page_store
 from confluence_pipeline.store.documents import ModelMismatch
 
@@ -116,15 +122,23 @@ def confluence_space(
     description="Pages changed since the space's watermark (CQL lastmodified), stored with their storage bodies.",
 )
 def confluence_pages(
-    context: AssetExecutionContext, config: PagesConfig, confluence: ConfluenceResource, postgres: PostgresResource
+    context: AssetExecutionContext,
+    config: PagesConfig,
+    confluence: ConfluenceResource,
+    postgres: PostgresResource,
+    pipeline: PipelineResource,
 ) -> MaterializeResult:
-    """Incrementally sync the partition's pages (in full with run config ``full: true``)."""
+    """Incrementally sync the partition's pages (in full with run config ``full: true``).
+
+    While the fetch waits on Confluence, the pages it stored are converted to Markdown (see ConvertWhileFetching).
+    """
     client = confluence.client(postgres.database_url())
     if config.full:
         context.log.info("space %s: full re-sync, ignoring the watermark", context.partition_key)
-    with postgres.connect() as conn:
+    early = ConvertWhileFetching(postgres.connect, context.partition_key, pipeline.settings(confluence.settings()))
+    with postgres.connect() as conn, early:
         try:
-            result = sync_space(conn, client, context.partition_key, full=config.full)
+            result = sync_space(conn, client, context.partition_key, full=config.full, on_stored=early.stored)
         except (ConfluenceAuthError, ConfluenceConfigError) as exc:
             raise _fail_on_config(exc) from None
     if result.failed:
@@ -145,6 +159,7 @@ def confluence_pages(
     metadata = {**result.metadata(), **{f"confluence_{k}": v for k, v in client.stats.as_dict().items()}}
     metadata["cql"] = MetadataValue.text(result.cql)
     metadata["full_resync"] = config.full
+    metadata["pages_converted_while_fetching"] = early.result.processed
     return MaterializeResult(metadata=metadata)
 
 
